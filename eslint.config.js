@@ -1,0 +1,48 @@
+// Lint enforces shape, not taste: type-checked rules, the import boundaries of SPEC §2
+// (server and operator never import each other; both may import src/shared), and caps on
+// complexity so files stay one concept each.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const boundary = (forbidden, message) => ({
+  'no-restricted-imports': ['error', { patterns: forbidden.map((group) => ({ group: [group], message })) }],
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'web/**', 'data/**', '.cache/**', 'coverage/**', 'bin/**', 'bench/results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],
+      complexity: ['error', 15],
+      'max-depth': ['error', 4],
+      'max-params': ['error', 4],
+      'no-console': 'error',
+      // Fastify handlers are async by contract even when they return a value directly.
+      '@typescript-eslint/require-await': 'off',
+      // decodeJson<T>() style "typed parse" helpers are intentional.
+      '@typescript-eslint/no-unnecessary-type-parameters': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+    },
+  },
+  { files: ['src/server/**'], rules: boundary(['**/operator/**', '**/web/**'], 'the server never imports the operator (SPEC §2)') },
+  { files: ['src/operator/**'], rules: boundary(['**/server/**', '**/web/**'], 'the operator reaches the server over HTTP only (SPEC §2)') },
+  { files: ['src/shared/**'], rules: boundary(['**/server/**', '**/operator/**'], 'shared is the contract; it depends on nothing else') },
+  { files: ['test/e2e/**'], rules: boundary(['**/src/server/**', '**/src/operator/**'], 'e2e is black-box: only src/shared may be imported') },
+  {
+    files: ['**/*.test.ts', '**/*.contract.ts', 'test/**', 'bench/**', 'scripts/**'],
+    rules: {
+      'no-console': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'max-params': 'off',
+    },
+  },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+);

@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util';
+import { VERSION } from './shared/version.ts';
+
+const HELP = `pika ${VERSION}: configuration server, secrets manager and personal vault
+
+usage:
+  pika server [--config FILE]   run the server (config: pika.yaml|yml|json|toml or PIKA_* env)
+  pika version                  print the version
+  pika help                     this text
+`;
+
+/** The one executable (SPEC §2). Returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command = 'help', ...rest] = argv;
+  switch (command) {
+    case 'server': {
+      const { values } = parseArgs({ args: [...rest], options: { config: { type: 'string', short: 'c' } }, strict: true });
+      const { runServer } = await import('./server/main.ts');
+      return runServer({ configFile: values.config });
+    }
+    case 'version':
+    case '--version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      process.stderr.write(`pika: unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}

@@ -1,0 +1,99 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { VERSION } from '../shared/version.ts';
+import type { PikaConfig } from './config/config-schema.ts';
+import { installAuditHook } from './plugins/audit-hook.ts';
+import { createAuthenticator, installAuth } from './plugins/auth.ts';
+import { installErrorHandling } from './plugins/error-handler.ts';
+import { genRequestId, installRequestContext } from './plugins/request-context.ts';
+import { installValidators } from './plugins/validation.ts';
+import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
+import { registerConfigRoutes } from './routes/configs/config-routes.ts';
+import { registerWatchRoutes } from './routes/configs/watch-routes.ts';
+import { registerDataRoutes } from './routes/data/data-routes.ts';
+import { registerLoginRoutes } from './routes/login/login-routes.ts';
+import { registerBundleRoutes } from './routes/permissions/bundle-routes.ts';
+import { registerHealthRoute, registerSystemRoutes } from './routes/system/system-routes.ts';
+import { registerTokenRoutes } from './routes/tokens/token-routes.ts';
+import { registerMeRoutes } from './routes/users/me-routes.ts';
+import { registerUserRoutes } from './routes/users/user-routes.ts';
+import type { ExternalSources } from './services/externals/external-sources.ts';
+import { createServices, startBackgroundJobs } from './services/create-services.ts';
+import type { Store } from './storage/store.ts';
+
+export interface AppDeps {
+  readonly store: Store;
+  readonly logger?: FastifyBaseLogger;
+  readonly clock?: () => number;
+  /** bcrypt cost (default 10); tests lower it. */
+  readonly passwordCost?: number;
+  readonly externals?: ExternalSources;
+}
+
+/**
+ * The application as a function (SPEC §2): a ready Fastify instance over the given store. The
+ * process shell (main.ts) owns the environment, the listener and signals; tests call this same
+ * function and use `inject`. Closing the app stops background jobs and flushes pending writes;
+ * the store belongs to the caller.
+ */
+export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<FastifyInstance> {
+  const clock = deps.clock ?? Date.now;
+  const basePath = config.server.basePath;
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    genReqId: genRequestId,
+    bodyLimit: config.server.bodyLimitBytes,
+    trustProxy: config.server.trustedProxies.length > 0 ? [...config.server.trustedProxies] : false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
+    forceCloseConnections: true,
+  });
+  installValidators(app);
+  installErrorHandling(app);
+  installRequestContext(app);
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'pika', version: VERSION, description: 'Configuration server, secrets manager and personal vault' },
+      servers: [{ url: basePath === '' ? '/' : basePath }],
+      components: { securitySchemes: { token: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: config.server.cookie.name } } },
+    },
+  });
+
+  const onError = (err: unknown, context: string) => { app.log.error({ err }, `${context} failed`); };
+  const services = createServices(config, { store: deps.store, clock, passwordCost: deps.passwordCost, externals: deps.externals, onError });
+  const authenticator = createAuthenticator({ ...services, cookieName: config.server.cookie.name });
+  const cookie = { ...config.server.cookie, path: basePath === '' ? '/' : basePath, maxAgeSeconds: Math.floor(config.server.sessionTtlMs / 1000) };
+
+  await app.register(
+    async (scope) => {
+      registerHealthRoute(scope);
+      await scope.register(async (api) => {
+        installAuth(api, authenticator);
+        installAuditHook(api, { audit: services.audit, basePath });
+        registerSystemRoutes(api, { users: services.users, basePath });
+        registerLoginRoutes(api, { ...services, cookie, basePath });
+        registerMeRoutes(api, services);
+        registerConfigRoutes(api, services);
+        registerWatchRoutes(api, services);
+        registerTokenRoutes(api, services);
+        registerUserRoutes(api, services);
+        registerBundleRoutes(api, services);
+        registerAuditRoutes(api, { audit: services.audit, retentionMs: config.audit.retentionMs });
+      });
+      await scope.register(async (data) => {
+        registerDataRoutes(data, { configs: services.configs, authenticator, audit: services.audit, clock });
+      });
+      scope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: basePath },
+  );
+  if (basePath !== '') registerHealthRoute(app);
+
+  const stopJobs = startBackgroundJobs(services, onError);
+  app.addHook('onClose', async () => {
+    await stopJobs();
+  });
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,115 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Capability } from '../../shared/capabilities.ts';
+import { AppError } from '../../shared/errors.ts';
+import type { Operation } from '../services/access/permissions.ts';
+import type { Principal } from '../services/access/principal.ts';
+import type { PermissionResolver } from '../services/identity/permission-resolver.ts';
+import type { SessionService } from '../services/identity/session-service.ts';
+import type { TokenService } from '../services/identity/token-service.ts';
+import type { UserService } from '../services/identity/user-service.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+}
+
+export interface AuthDeps {
+  readonly sessions: Pick<SessionService, 'validate' | 'revoke'>;
+  readonly users: Pick<UserService, 'get'>;
+  readonly tokens: Pick<TokenService, 'authenticate' | 'touch'>;
+  readonly permissions: Pick<PermissionResolver, 'forUser' | 'forToken'>;
+  readonly cookieName: string;
+}
+
+/**
+ * Resolves the caller of a request (SPEC §6): a bearer API token when an Authorization header is
+ * present (a bad one is refused outright, never silently ignored), else the session cookie.
+ * Returns undefined for an anonymous caller; handlers decide whether that is allowed.
+ */
+export function createAuthenticator(deps: AuthDeps) {
+  async function fromToken(header: string): Promise<Principal> {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1]) throw new AppError('ERR_TOKEN_INVALID', 'the Authorization header must be "Bearer pika_…"');
+    const token = await deps.tokens.authenticate(match[1]);
+    const perms = await deps.permissions.forToken(token);
+    deps.tokens.touch(token);
+    return { kind: 'token', token, perms };
+  }
+
+  async function fromSession(cookie: string): Promise<Principal | undefined> {
+    const session = await deps.sessions.validate(cookie);
+    if (!session) return undefined;
+    const user = await deps.users.get(session.record.user_id);
+    if (!user || user.disabled) {
+      await deps.sessions.revoke(session.handle, session.record.user_id);
+      return undefined;
+    }
+    return { kind: 'user', user, sessionHandle: session.handle, perms: await deps.permissions.forUser(user) };
+  }
+
+  async function authenticate(request: FastifyRequest, options: { tokenOnly?: boolean } = {}): Promise<Principal | undefined> {
+    const header = request.headers.authorization;
+    if (header !== undefined) return fromToken(header);
+    if (options.tokenOnly) return undefined;
+    const cookie = request.cookies[deps.cookieName];
+    return cookie ? fromSession(cookie) : undefined;
+  }
+
+  return { authenticate };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;
+
+/**
+ * Installs caller resolution and CSRF protection on a route scope. A browser sending a
+ * state-changing request with our cookie from another site is refused: Sec-Fetch-Site says so
+ * directly; otherwise a foreign Origin does. Requests without either header are not from a
+ * browser page and carry no ambient cookie risk.
+ */
+export function installAuth(app: FastifyInstance, authenticator: Authenticator): void {
+  app.decorateRequest('principal', undefined);
+  app.addHook('onRequest', async (request) => {
+    request.principal = await authenticator.authenticate(request);
+    if (request.principal?.kind === 'user') assertSameOrigin(request);
+  });
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function assertSameOrigin(request: FastifyRequest): void {
+  if (SAFE_METHODS.has(request.method)) return;
+  const site = request.headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') throw new AppError('ERR_CSRF');
+  const origin = request.headers.origin;
+  if (origin === undefined) return;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    throw new AppError('ERR_CSRF');
+  }
+  if (originHost !== request.host) throw new AppError('ERR_CSRF');
+}
+
+export function requireAuth(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('ERR_UNAUTHENTICATED');
+  return request.principal;
+}
+
+export function requireCap(request: FastifyRequest, cap: Capability, path?: string, op?: Operation): Principal {
+  const principal = requireAuth(request);
+  if (!principal.perms.can(cap, path, op)) throw new AppError('ERR_FORBIDDEN', path === undefined ? `requires ${cap}` : `requires ${cap} on "${path}"`);
+  return principal;
+}
+
+export function requireUser(request: FastifyRequest): Extract<Principal, { kind: 'user' }> {
+  const principal = requireAuth(request);
+  if (principal.kind !== 'user') throw new AppError('ERR_FORBIDDEN', 'this action needs a signed-in user, not an API token');
+  return principal;
+}
+
+export function clientIp(request: FastifyRequest): string {
+  return request.ip;
+}
+

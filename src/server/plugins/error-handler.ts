@@ -1,0 +1,66 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type ErrorBody, type ErrorCode, ERRORS, isAppError } from '../../shared/errors.ts';
+
+/**
+ * Turns every failure into the one error body `{code, message, request_id, details?}` (SPEC §2).
+ * Catalog errors keep their code and status; Fastify's own errors (schema validation, body
+ * parsing, size limits, bad URLs) are mapped by their stable `code`, never by message text.
+ * Anything else is a 500 whose details stay in the log.
+ */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'ERR_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'ERR_MALFORMED_BODY',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'ERR_MALFORMED_BODY',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'ERR_BAD_REQUEST',
+  FST_ERR_CTP_INVALID_TYPE: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_BAD_URL: 'ERR_PATH_INVALID',
+  FST_ERR_INVALID_URL: 'ERR_PATH_INVALID',
+  FST_ERR_ASYNC_CONSTRAINT: 'ERR_BAD_REQUEST',
+};
+
+export function toAppError(err: unknown): AppError {
+  if (isAppError(err)) return err;
+  const fe = err as {
+    code?: string;
+    statusCode?: number;
+    message?: string;
+    validationContext?: string;
+    validation?: { instancePath?: string; message?: string; params?: unknown }[];
+  };
+  if (fe.validation) {
+    const errors = fe.validation.map((v) => ({ field: `${fe.validationContext ?? ''}${v.instancePath ?? ''}`, message: describe(v) }));
+    const first = errors[0];
+    const message = first ? `${first.field || 'request'}: ${first.message}` : ERRORS.ERR_VALIDATION.message;
+    return new AppError('ERR_VALIDATION', message, { details: { errors } });
+  }
+  const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped) return new AppError(mapped, mapped === 'ERR_BODY_TOO_LARGE' ? undefined : fe.message);
+  // The JSON body parser throws a plain SyntaxError carrying statusCode 400.
+  if (err instanceof SyntaxError && fe.statusCode === 400) return new AppError('ERR_MALFORMED_BODY');
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new AppError('ERR_BAD_REQUEST', fe.message);
+  return new AppError('ERR_INTERNAL');
+}
+
+function describe(v: { message?: string; params?: unknown }): string {
+  const params = v.params as { additionalProperty?: string; allowedValues?: unknown[] } | undefined;
+  if (params?.additionalProperty) return `unknown field "${params.additionalProperty}"`;
+  if (params?.allowedValues) return `${v.message ?? 'invalid'}: ${params.allowedValues.map(String).join(', ')}`;
+  return v.message ?? 'invalid';
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  const body: ErrorBody = { code: error.code, message: error.message, request_id: request.id };
+  if (error.details) body.details = error.details;
+  if (error.headers) void reply.headers(error.headers);
+  return reply.code(error.status).type('application/json; charset=utf-8').send(body);
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    const error = toAppError(err);
+    if (error.status >= 500 && error.code !== 'server_locked') request.log.error({ err }, 'request failed');
+    return sendError(request, reply, error);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('ERR_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
+}

@@ -1,0 +1,142 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Capability } from '../../../shared/capabilities.ts';
+import { AppError } from '../../../shared/errors.ts';
+import { requireCap } from '../../plugins/auth.ts';
+import type { BundleService } from '../../services/identity/bundle-service.ts';
+import type { PermissionResolver } from '../../services/identity/permission-resolver.ts';
+import type { SessionService } from '../../services/identity/session-service.ts';
+import type { UserService } from '../../services/identity/user-service.ts';
+import { errors, IdParams, OkSchema } from '../common-schemas.ts';
+import { CreateUserBody, DeniedBody, ListUsersQuery, PatchUserBody, PermissionIdsBody, UserSchema, userView } from './user-schemas.ts';
+
+export interface UserRouteDeps {
+  readonly users: UserService;
+  readonly sessions: Pick<SessionService, 'listForUser' | 'revokeAllForUser' | 'revoke'>;
+  readonly bundles: Pick<BundleService, 'get'>;
+  readonly permissions: Pick<PermissionResolver, 'forUser' | 'sourcesForUser'>;
+}
+
+const UserParam = Type.Object({ user: Type.String({ minLength: 1, maxLength: 64 }) });
+
+/** User administration (`users.manage`; grants and denies need `permissions.manage`). */
+export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
+  const { users, sessions } = deps;
+
+  /** Accepts a user id or a username. */
+  async function findUser(ref: string) {
+    const user = (await users.get(ref)) ?? (await users.findByUsername(ref));
+    if (!user) throw new AppError('ERR_USER_NOT_FOUND', `no user "${ref}"`);
+    return user;
+  }
+
+  async function assertBundles(ids: readonly string[]) {
+    for (const id of ids) if (!(await deps.bundles.get(id))) throw new AppError('ERR_BUNDLE_NOT_FOUND', `no permission bundle with id "${id}"`);
+  }
+
+  app.get('/api/v1/users', { schema: { tags: ['users'], querystring: ListUsersQuery, response: { 200: Type.Object({ users: Type.Array(UserSchema), total: Type.Integer() }), ...errors(401, 403) } } }, async (request) => {
+    requireCap(request, 'users.manage');
+    const q = request.query as { _limit?: number; _offset?: number; username?: string; disabled?: boolean; permission_id?: string };
+    const result = await users.list({ limit: q._limit ?? 50, offset: q._offset ?? 0, username: q.username, disabled: q.disabled, permission_id: q.permission_id });
+    return { users: result.users.map(userView), total: result.total };
+  });
+
+  app.post('/api/v1/users', { schema: { tags: ['users'], body: CreateUserBody, response: { 201: UserSchema, ...errors(400, 401, 403, 404, 409) } } }, async (request, reply) => {
+    requireCap(request, 'users.manage');
+    const body = request.body as { username: string; password: string; email?: string; display_name?: string; is_superadmin?: boolean; permission_ids?: string[] };
+    if (body.is_superadmin === true || body.permission_ids !== undefined) requireCap(request, 'permissions.manage');
+    if (body.is_superadmin === true && !request.principal?.perms.superadmin) throw new AppError('ERR_FORBIDDEN', 'only a superadmin can create a superadmin');
+    await assertBundles(body.permission_ids ?? []);
+    let user = await users.create(body);
+    if (body.permission_ids) user = await users.setGrants(user.id, body.permission_ids);
+    return reply.code(201).send(userView(user));
+  });
+
+  app.get('/api/v1/users/:id', { schema: { tags: ['users'], params: IdParams, response: { 200: UserSchema, ...errors(401, 403, 404) } } }, async (request) => {
+    requireCap(request, 'users.manage');
+    return userView(await findUser((request.params as { id: string }).id));
+  });
+
+  app.patch('/api/v1/users/:id', { schema: { tags: ['users'], params: IdParams, body: PatchUserBody, response: { 200: UserSchema, ...errors(400, 401, 403, 404, 409) } } }, async (request) => {
+    const principal = requireCap(request, 'users.manage');
+    const patch = request.body as { is_superadmin?: boolean; disabled?: boolean; password?: string };
+    if (patch.is_superadmin !== undefined && !principal.perms.superadmin) throw new AppError('ERR_FORBIDDEN', 'only a superadmin can change superadmin status');
+    const target = await findUser((request.params as { id: string }).id);
+    const { user, passwordChanged, disabledNow } = await users.update(target.id, patch);
+    // A disabled user or a changed password ends every session (an admin's change keeps none).
+    if (passwordChanged || disabledNow) await sessions.revokeAllForUser(user.id);
+    return userView(user);
+  });
+
+  app.delete('/api/v1/users/:id', { schema: { tags: ['users'], params: IdParams, response: { 200: OkSchema, ...errors(401, 403, 404, 409) } } }, async (request) => {
+    const principal = requireCap(request, 'users.manage');
+    const target = await findUser((request.params as { id: string }).id);
+    if (target.is_superadmin && !principal.perms.superadmin) throw new AppError('ERR_FORBIDDEN', 'only a superadmin can delete a superadmin');
+    await users.remove(target.id);
+    await sessions.revokeAllForUser(target.id);
+    return { ok: true };
+  });
+
+  app.post('/api/v1/users-kick/:id', { schema: { tags: ['users'], params: IdParams, response: { 200: Type.Object({ revoked: Type.Integer() }), ...errors(401, 403, 404) } } }, async (request) => {
+    requireCap(request, 'users.manage');
+    const target = await findUser((request.params as { id: string }).id);
+    return { revoked: await sessions.revokeAllForUser(target.id) };
+  });
+
+  app.get('/api/v1/users-sessions/:user', { schema: { tags: ['users'], params: UserParam, ...errors(401, 403, 404) } }, async (request) => {
+    requireCap(request, 'users.manage');
+    const target = await findUser((request.params as { user: string }).user);
+    const list = await sessions.listForUser(target.id);
+    return { sessions: list.map((s) => ({ handle: s.handle, created_at: s.record.created_at, expires_at: s.record.expires_at, provider: s.record.provider, ip: s.record.ip, user_agent: s.record.user_agent })) };
+  });
+
+  app.delete('/api/v1/users-sessions/:user/:handle', { schema: { tags: ['users'], params: Type.Object({ user: Type.String({ maxLength: 64 }), handle: Type.String({ pattern: '^[0-9a-f]{64}$' }) }) } }, async (request) => {
+    requireCap(request, 'users.manage');
+    const params = request.params as { user: string; handle: string };
+    const target = await findUser(params.user);
+    const owned = (await sessions.listForUser(target.id)).some((s) => s.handle === params.handle);
+    if (!owned) throw new AppError('ERR_SESSION_NOT_FOUND');
+    await sessions.revoke(params.handle, target.id);
+    return { ok: true };
+  });
+
+  app.get('/api/v1/users-effective/:user', { schema: { tags: ['users'], params: UserParam, ...errors(401, 403, 404) } }, async (request) => {
+    requireCap(request, 'users.manage');
+    const target = await findUser((request.params as { user: string }).user);
+    const report = (await deps.permissions.forUser(target)).report();
+    const online = (await sessions.listForUser(target.id)).length > 0;
+    return {
+      username: target.username,
+      user_id: target.id,
+      online,
+      superadmin: target.is_superadmin,
+      superadmin_reason: target.is_superadmin ? 'column' : undefined,
+      capabilities: report.capabilities,
+      patterns: report.patterns,
+      sources: await deps.permissions.sourcesForUser(target),
+      denied: target.denied_capabilities,
+    };
+  });
+
+  app.get('/api/v1/user-permissions/:id', { schema: { tags: ['permissions'], params: IdParams, response: { 200: PermissionIdsBody, ...errors(401, 403, 404) } } }, async (request) => {
+    requireCap(request, 'permissions.manage');
+    const target = await findUser((request.params as { id: string }).id);
+    return { permission_ids: target.grants.map((g) => g.permission_id) };
+  });
+
+  app.put('/api/v1/user-permissions/:id', { schema: { tags: ['permissions'], params: IdParams, body: PermissionIdsBody, response: { 200: PermissionIdsBody, ...errors(400, 401, 403, 404) } } }, async (request) => {
+    requireCap(request, 'permissions.manage');
+    const target = await findUser((request.params as { id: string }).id);
+    const ids = (request.body as { permission_ids: string[] }).permission_ids;
+    await assertBundles(ids);
+    const user = await users.setGrants(target.id, ids);
+    return { permission_ids: user.grants.map((g) => g.permission_id) };
+  });
+
+  app.put('/api/v1/users-denied/:user', { schema: { tags: ['permissions'], params: UserParam, body: DeniedBody, response: { 200: DeniedBody, ...errors(400, 401, 403, 404) } } }, async (request) => {
+    requireCap(request, 'permissions.manage');
+    const target = await findUser((request.params as { user: string }).user);
+    const user = await users.setDenied(target.id, (request.body as { capability_keys: Capability[] }).capability_keys);
+    return { capability_keys: user.denied_capabilities };
+  });
+}

@@ -1,0 +1,74 @@
+import type { PikaConfig } from '../config/config-schema.ts';
+import type { Store } from '../storage/store.ts';
+import { createAuditService } from './audit/audit-service.ts';
+import { createChangeFeed } from './configs/change-feed.ts';
+import { createConfigRepo } from './configs/config-repo.ts';
+import { createConfigService } from './configs/config-service.ts';
+import { createConfigWriter } from './configs/config-writer.ts';
+import { createDataCache } from './configs/data-cache.ts';
+import { createResolver } from './configs/resolver.ts';
+import { type ExternalSources, NO_EXTERNAL_SOURCES } from './externals/external-sources.ts';
+import { createBundleService } from './identity/bundle-service.ts';
+import { createPasswordHasher } from './identity/password.ts';
+import { createPermissionResolver } from './identity/permission-resolver.ts';
+import { createSessionService } from './identity/session-service.ts';
+import { createTokenService } from './identity/token-service.ts';
+import { createUserService } from './identity/user-service.ts';
+
+export interface ServiceDeps {
+  readonly store: Store;
+  readonly clock: () => number;
+  /** bcrypt cost; tests lower it. */
+  readonly passwordCost?: number;
+  readonly externals?: ExternalSources;
+  readonly onError: (err: unknown, context: string) => void;
+}
+
+/**
+ * The composition root of the services: each factory gets only the narrow dependencies it needs.
+ * Route plugins receive these objects; nothing here knows about HTTP.
+ */
+export function createServices(config: PikaConfig, deps: ServiceDeps) {
+  const { store, clock } = deps;
+  const hasher = createPasswordHasher(deps.passwordCost);
+
+  // The resolver is created before the services that invalidate it, so forward through a ref.
+  const invalidate = () => { permissions.invalidate(); };
+  const users = createUserService({ store, hasher, clock, onChange: invalidate });
+  const bundles = createBundleService({ store, clock, onChange: invalidate });
+  const tokens = createTokenService({ store, clock, onChange: invalidate });
+  const permissions = createPermissionResolver({ users, bundles, tokens });
+  const sessions = createSessionService({ store, clock, ttlMs: config.server.sessionTtlMs });
+  const audit = createAuditService({ store, clock, retentionMs: config.audit.retentionMs, onError: (err) => { deps.onError(err, 'audit write'); } });
+
+  const feed = createChangeFeed({ store, clock, retain: 100_000 });
+  const repo = createConfigRepo(store);
+  const writer = createConfigWriter({ store, repo, feed, clock });
+  const resolver = createResolver({ repo, externals: deps.externals ?? NO_EXTERNAL_SOURCES });
+  const cache = createDataCache({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 });
+  feed.subscribe((event) => { cache.invalidate(event.variant === undefined ? event.path : `${event.path}@${event.variant}`); });
+  const configs = createConfigService({ repo, writer, resolver, cache });
+
+  return { hasher, users, bundles, tokens, permissions, sessions, audit, feed, configs };
+}
+
+export type Services = ReturnType<typeof createServices>;
+
+/** Periodic housekeeping. Returns a stop function that also flushes pending writes. */
+export function startBackgroundJobs(services: Services, onError: (err: unknown, context: string) => void): () => Promise<void> {
+  const run = (context: string, job: () => Promise<unknown>) => () => {
+    job().catch((err: unknown) => { onError(err, context); });
+  };
+  const timers = [
+    setInterval(run('token usage flush', () => services.tokens.flushUsage()), services.tokens.usageFlushMs),
+    setInterval(run('session prune', () => services.sessions.prune()), 15 * 60_000),
+    setInterval(run('audit prune', () => services.audit.prune()), 60 * 60_000),
+    setInterval(run('feed prune', () => services.feed.prune()), 60 * 60_000),
+  ];
+  for (const timer of timers) timer.unref();
+  return async () => {
+    for (const timer of timers) clearInterval(timer);
+    await services.tokens.flushUsage().catch((err: unknown) => { onError(err, 'token usage flush'); });
+    await services.audit.flush();
+  };
+}
