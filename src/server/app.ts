@@ -5,7 +5,7 @@ import { VERSION } from '../shared/version.ts';
 import type { PikaConfig } from './config/config-schema.ts';
 import { installAuditHook } from './plugins/audit-hook.ts';
 import { createAuthenticator, installAuth } from './plugins/auth.ts';
-import { installErrorHandling } from './plugins/error-handler.ts';
+import { handleClientError, installErrorHandling } from './plugins/error-handler.ts';
 import { genRequestId, installRequestContext } from './plugins/request-context.ts';
 import { installValidators } from './plugins/validation.ts';
 import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
@@ -47,6 +47,7 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
     trustProxy: config.server.trustedProxies.length > 0 ? [...config.server.trustedProxies] : false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 8192 },
     forceCloseConnections: true,
+    clientErrorHandler: handleClientError,
   });
   installValidators(app);
   installErrorHandling(app);

@@ -64,3 +64,16 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('ERR_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)));
 }
+
+/**
+ * Answers requests the HTTP parser cannot even read (bad framing, oversized headers) in the same
+ * error shape as everything else, then closes the connection. Passed as Fastify's
+ * `clientErrorHandler`.
+ */
+export function handleClientError(err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
+  if (!socket.writable) return;
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify({ code: 'ERR_BAD_REQUEST', message: tooLarge ? 'request headers are too large' : 'malformed HTTP request' });
+  socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
