@@ -50,7 +50,7 @@ async function send(method: Method, url: string, init: { body?: string; contentT
   if (init.contentType) headers['content-type'] = init.contentType;
   const auth = init.auth ?? (url.startsWith('/data/') ? 'token' : 'cookie');
   if (auth === 'token') headers.authorization = `Bearer ${token}`;
-  return t.request({ method: method.toUpperCase() as 'GET', url, headers, ...(init.body === undefined ? {} : { body: init.body }), ...(auth === 'cookie' && admin.cookie ? { cookie: admin.cookie } : {}) });
+  return t.request({ method: method.toUpperCase(), url, headers, ...(init.body === undefined ? {} : { body: init.body }), ...(auth === 'cookie' && admin.cookie ? { cookie: admin.cookie } : {}) });
 }
 
 function expectClientError(res: TestResponse, label: string): void {
@@ -118,7 +118,7 @@ describe('bad input on every route', () => {
         const req = httpRequest({ host: '127.0.0.1', port, method, path, headers }, (res) => {
           let body = '';
           res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }); });
         });
         req.on('error', reject);
         req.end(method === 'GET' ? undefined : '{}');
@@ -143,7 +143,7 @@ describe('bad input on every route', () => {
       const socket = connect(port, '127.0.0.1', () => socket.write('GET /api/v1/info HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n'));
       let data = '';
       socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
-      socket.on('end', () => resolve(data));
+      socket.on('end', () => { resolve(data); });
       socket.on('error', reject);
     });
     expect(reply).toMatch(/^HTTP\/1\.1 400 /);

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type ErrorBody, type ErrorCode, ERRORS, isAppError } from '../../shared/errors.ts';
 
@@ -70,7 +71,7 @@ export function installErrorHandling(app: FastifyInstance): void {
  * error shape as everything else, then closes the connection. Passed as Fastify's
  * `clientErrorHandler`.
  */
-export function handleClientError(err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
+export function handleClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   if (!socket.writable) return;
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
   const status = tooLarge ? 431 : 400;
