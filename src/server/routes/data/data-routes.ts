@@ -1,0 +1,86 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { AppError } from '../../../shared/errors.ts';
+import { fileKeyOf, normalizeConfigPath, normalizeVariant } from '../../domain/config-path.ts';
+import { parseFormat } from '../../domain/formats.ts';
+import { parseVersionSelector } from '../../domain/semver-select.ts';
+import type { Authenticator } from '../../plugins/auth.ts';
+import type { AuditService } from '../../services/audit/audit-service.ts';
+import type { ConfigService } from '../../services/configs/config-service.ts';
+import { errors } from '../common-schemas.ts';
+
+export interface DataRouteDeps {
+  readonly configs: Pick<ConfigService, 'read'>;
+  readonly authenticator: Authenticator;
+  readonly audit: Pick<AuditService, 'record'>;
+  readonly clock: () => number;
+}
+
+const DataQuery = Type.Object(
+  {
+    version: Type.Optional(Type.String({ maxLength: 64 })),
+    variant: Type.Optional(Type.String({ maxLength: 64 })),
+    format: Type.Optional(Type.String({ maxLength: 16 })),
+  },
+  { additionalProperties: true },
+);
+
+const AUDIT_SAMPLE_MS = 60_000;
+
+/**
+ * `GET /data/<path>` (SPEC §5): the consumer read API, token only. Answers with the resolved config,
+ * an ETag, and 304 for a matching If-None-Match. ESO's webhook provider query-escapes the key it
+ * puts into a templated URL, so `/data/app%2Fconfig%3Fvariant%3Dprod` is understood as
+ * `/data/app/config?variant=prod` (explicit query parameters win).
+ */
+export function registerDataRoutes(app: FastifyInstance, deps: DataRouteDeps): void {
+  const lastAudit = new Map<string, number>();
+
+  function sampleAudit(request: FastifyRequest, actor: string, target: string, status: number): void {
+    const key = `${actor}\u0000${target}`;
+    const now = deps.clock();
+    if ((lastAudit.get(key) ?? 0) > now - AUDIT_SAMPLE_MS) return;
+    if (lastAudit.size > 10_000) lastAudit.clear();
+    lastAudit.set(key, now);
+    deps.audit.record({ action: 'GET /data/*', actor, actor_type: 'token', target, status, ip: request.ip, request_id: request.id, detail: 'sampled: one entry per token and config per minute' });
+  }
+
+  app.get('/data/*', { schema: { tags: ['data'], summary: 'Read a resolved config with an API token', querystring: DataQuery, response: errors(400, 401, 403, 404, 502, 503) } }, async (request, reply) => {
+    const principal = await deps.authenticator.authenticate(request, { tokenOnly: true });
+    if (principal?.kind !== 'token') throw new AppError('ERR_UNAUTHENTICATED', 'send an API token: Authorization: Bearer pika_…');
+    const { path, query } = splitTemplatedPath((request.params as Record<string, string>)['*'] ?? '', request.query as Record<string, string | undefined>);
+    const variant = query.variant === undefined || query.variant === '' ? undefined : normalizeVariant(query.variant);
+    const ref = { path: normalizeConfigPath(path), variant };
+    const format = query.format === undefined || query.format === '' ? undefined : parseFormat(query.format);
+    const target = fileKeyOf(ref.path, ref.variant);
+    const actor = `token:${principal.token.name}`;
+    try {
+      const response = await deps.configs.read(principal.perms, ref, parseVersionSelector(query.version), format);
+      sampleAudit(request, actor, target, 200);
+      void reply.header('etag', response.etag).header('x-pika-version', String(response.version)).header('cache-control', 'no-cache');
+      if (etagMatches(request.headers['if-none-match'], response.etag)) return await reply.code(304).send();
+      return await reply.type(response.contentType).send(response.body);
+    } catch (err) {
+      if (err instanceof AppError && err.status === 403) sampleAudit(request, actor, target, 403);
+      throw err;
+    }
+  });
+}
+
+/** Splits a decoded wildcard that carries its own `?query` (ESO templating) into path and query. */
+export function splitTemplatedPath(wildcard: string, query: Record<string, string | undefined>): { path: string; query: Record<string, string | undefined> } {
+  const at = wildcard.indexOf('?');
+  if (at === -1) return { path: wildcard, query };
+  const embedded = Object.fromEntries(new URLSearchParams(wildcard.slice(at + 1)));
+  const explicit = Object.fromEntries(Object.entries(query).filter(([, v]) => v !== undefined && v !== ''));
+  return { path: wildcard.slice(0, at), query: { ...embedded, ...explicit } };
+}
+
+/** If-None-Match: a list of (possibly weak) tags, or `*`. */
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t === etag || t === `W/${etag}`;
+  });
+}
