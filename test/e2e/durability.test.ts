@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { login, register, type Session } from './support/http.ts';
-import { makeTempDir, runPika, startPika, stopAllPika, type PikaProcess } from './support/server-process.ts';
+import { freePort, makeTempDir, runPika, startPika, stopAllPika, type PikaProcess } from './support/server-process.ts';
 
 /**
  * "An acknowledged write survives kill -9": concurrent writers save new versions over real HTTP,
@@ -11,7 +11,7 @@ import { makeTempDir, runPika, startPika, stopAllPika, type PikaProcess } from '
 const WRITERS = 4;
 const PATHS = ['durable/alpha', 'durable/beta', 'durable/nested/gamma'];
 /** Kill once this many saves of the round were acknowledged (no timer decides when). */
-const ACKS_PER_ROUND = 120;
+const ACKS_PER_ROUND = 250;
 const ROUND_DEADLINE_MS = 30_000;
 
 interface Ack {
@@ -39,6 +39,8 @@ afterEach(stopAllPika);
  */
 async function writeUntilKilled(proc: PikaProcess, session: Session, ledger: Ledger, round: number): Promise<RoundResult> {
   let killed = false;
+  // A function, not the variable: the writers' awaits let kill() flip it behind the type checker's back.
+  const isKilled = () => killed;
   let inFlight = 0;
   let inFlightAtKill = -1;
   let ackedThisRound = 0;
@@ -53,7 +55,7 @@ async function writeUntilKilled(proc: PikaProcess, session: Session, ledger: Led
   };
 
   async function writer(id: number): Promise<void> {
-    for (let seq = 0; !killed; seq++) {
+    for (let seq = 0; !isKilled(); seq++) {
       const path = PATHS[(id + seq) % PATHS.length] ?? '';
       const content = `${JSON.stringify({ round, writer: id, seq, note: 'durability '.repeat(8) })}\n`;
       ledger.attempted.get(path)?.add(content);
@@ -63,7 +65,7 @@ async function writeUntilKilled(proc: PikaProcess, session: Session, ledger: Led
         reply = await session.trySave(path, { format: 'json', content }, { signal: AbortSignal.timeout(15_000) });
       } catch (err) {
         inFlight--;
-        if (killed) return; // the connection died with the server: not acknowledged, nothing to check
+        if (isKilled()) return; // the connection died with the server: not acknowledged, nothing to check
         throw err;
       }
       inFlight--;
@@ -71,8 +73,8 @@ async function writeUntilKilled(proc: PikaProcess, session: Session, ledger: Led
       if (reply.status === 201) {
         ledger.acks.push({ path, version: reply.json<{ version: number }>().version, content });
         ackedThisRound++;
-        if (!killed && ackedThisRound >= ACKS_PER_ROUND) kill();
-      } else if (!killed) {
+        if (!isKilled() && ackedThisRound >= ACKS_PER_ROUND) kill();
+      } else if (!isKilled()) {
         throw new Error(`writer ${id}: save ${path} answered ${reply.status}: ${reply.text()}`);
       }
     }
@@ -81,10 +83,14 @@ async function writeUntilKilled(proc: PikaProcess, session: Session, ledger: Led
   const writers = Promise.all(Array.from({ length: WRITERS }, (_, id) => writer(id)));
   let deadlineTimer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'deadline'>((resolve) => { deadlineTimer = setTimeout(() => { resolve('deadline'); }, ROUND_DEADLINE_MS); });
-  // A writer that fails early ends the race too (and is reported by `await writers` below).
-  const outcome = await Promise.race([killedSignal.then(() => 'killed' as const), deadline, writers.then(() => 'writers-ended' as const)]);
-  clearTimeout(deadlineTimer);
-  if (outcome !== 'killed') kill();
+  let outcome: 'killed' | 'deadline' | 'writers-ended';
+  try {
+    // A writer that fails early ends the race too, with its error.
+    outcome = await Promise.race([killedSignal.then(() => 'killed' as const), deadline, writers.then(() => 'writers-ended' as const)]);
+  } finally {
+    clearTimeout(deadlineTimer);
+    if (!isKilled()) kill(); // whatever happened, the other writers stop with the server
+  }
   await writers;
   expect(outcome, `only ${ackedThisRound} acknowledged saves within ${ROUND_DEADLINE_MS} ms`).toBe('killed');
   const exit = await proc.exited;
@@ -155,7 +161,7 @@ describe('durability: acknowledged writes survive kill -9', () => {
     await register(first.baseUrl);
 
     // The LevelDB lock is real: a second process on the same dir exits 1 with a clear reason.
-    const second = await runPika(['server'], { PIKA_SERVER_HOST: '127.0.0.1', PIKA_SERVER_PORT: '1', PIKA_STORAGE_PATH: dataDir });
+    const second = await runPika(['server'], { PIKA_SERVER_HOST: '127.0.0.1', PIKA_SERVER_PORT: String(await freePort()), PIKA_STORAGE_PATH: dataDir });
     expect(second.code).toBe(1);
     expect(second.stdout).toMatch(/cannot open the store/);
 

@@ -7,10 +7,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
  */
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/**
+ * Ids are a random per-process prefix plus a counter: unique across restarts and replicas without
+ * paying for random bytes on every request (the /data hot path).
+ */
+const PREFIX = randomBytes(6).toString('base64url');
+let counter = 0;
+
 export function genRequestId(req: { headers: Record<string, string | string[] | undefined> }): string {
   const incoming = req.headers['x-request-id'];
   if (typeof incoming === 'string' && SAFE_ID.test(incoming)) return incoming;
-  return randomBytes(9).toString('base64url');
+  counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${PREFIX}-${counter.toString(36)}`;
 }
 
 export function installRequestContext(app: FastifyInstance): void {

@@ -64,14 +64,14 @@ export class Session {
     return expectStatus(reply, 201, `save ${path}`).json<{ version: number }>().version;
   }
 
-  /** Like save(), but hands back the raw reply (no status check). */
+  /** Like save(), but hands back the raw reply (no status check); `init.headers` must be a plain object. */
   trySave(path: string, options: SaveOptions, init: RequestInit = {}): Promise<Reply> {
     const meta = { format: options.format, ...(options.inherits ? { inherits: options.inherits } : {}) };
     const body = { meta, content: options.content, ...(options.expectedVersion === undefined ? {} : { expected_version: options.expectedVersion }) };
     return send(`${this.baseUrl}/api/v1/file/${path}`, {
       ...init,
       method: 'POST',
-      headers: { cookie: this.cookie, 'content-type': 'application/json' },
+      headers: { ...(init.headers as Record<string, string> | undefined), cookie: this.cookie, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
   }
