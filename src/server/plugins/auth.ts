@@ -83,13 +83,22 @@ export function assertSameOrigin(request: FastifyRequest): void {
   if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') throw new AppError('ERR_CSRF');
   const origin = request.headers.origin;
   if (origin === undefined) return;
-  let originHost: string;
+  if (!sameHost(origin, request.host)) throw new AppError('ERR_CSRF');
+}
+
+/**
+ * Whether an Origin names the host the request was sent to. Both sides go through URL parsing
+ * with the Origin's scheme, so a default port written out on one side only (`Host: example:80`
+ * vs `Origin: http://example`) still compares equal. An unparsable or `null` Origin is foreign.
+ */
+function sameHost(origin: string, host: string): boolean {
   try {
-    originHost = new URL(origin).host;
+    const from = new URL(origin);
+    if (from.protocol !== 'http:' && from.protocol !== 'https:') return false;
+    return host !== '' && new URL(`${from.protocol}//${host}`).host === from.host;
   } catch {
-    throw new AppError('ERR_CSRF');
+    return false;
   }
-  if (originHost !== request.host) throw new AppError('ERR_CSRF');
 }
 
 export function requireAuth(request: FastifyRequest): Principal {

@@ -37,7 +37,7 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
   const users = createUserService({ store, hasher, clock, onChange: invalidate });
   const bundles = createBundleService({ store, clock, onChange: invalidate });
   const tokens = createTokenService({ store, clock, onChange: invalidate });
-  const permissions = createPermissionResolver({ users, bundles, tokens });
+  const permissions = createPermissionResolver({ users, bundles, tokens, clock });
   const sessions = createSessionService({ store, clock, ttlMs: config.server.sessionTtlMs });
   const audit = createAuditService({ store, clock, retentionMs: config.audit.retentionMs, onError: (err) => { deps.onError(err, 'audit write'); } });
 

@@ -51,6 +51,16 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
     deps.audit.record({ action, actor, actor_type: 'user', status, ip: request.ip, request_id: request.id });
   }
 
+  /** Runs a sign-in step and audits refusals too (a registration attempt after setup, a login CSRF). */
+  async function auditRefusals<T>(request: FastifyRequest, action: string, actor: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      audit(request, action, actor, err instanceof AppError ? err.status : 500);
+      throw err;
+    }
+  }
+
   app.get('/login/info', { schema: { tags: ['login'], summary: 'Sign-in strategies and first-run state' } }, async () => ({
     title: 'pika',
     version: VERSION,
@@ -69,12 +79,14 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
 
   app.post(
     '/login/register/local',
-    { schema: { tags: ['login'], summary: 'Create the first user (superadmin); 409 afterwards', body: Registration, response: { 201: LoginResult, ...errors(400, 409) } } },
+    { schema: { tags: ['login'], summary: 'Create the first user (superadmin); 409 afterwards', body: Registration, response: { 201: LoginResult, ...errors(400, 403, 409) } } },
     async (request, reply) => {
-      assertSameOrigin(request);
       const body = request.body as { username: string; password: string; password_confirm: string };
-      if (body.password !== body.password_confirm) throw new AppError('ERR_PASSWORD_MISMATCH');
-      const user = await deps.users.bootstrap(body.username, body.password);
+      const user = await auditRefusals(request, 'login.register', body.username.slice(0, 64), async () => {
+        assertSameOrigin(request);
+        if (body.password !== body.password_confirm) throw new AppError('ERR_PASSWORD_MISMATCH');
+        return deps.users.bootstrap(body.username, body.password);
+      });
       audit(request, 'login.register', user.username, 201);
       const result = await startSession(request, reply, user);
       return reply.code(201).send(result);
@@ -83,15 +95,15 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
 
   app.post(
     '/login/pass/local',
-    { schema: { tags: ['login'], summary: 'Password sign-in; sets the session cookie', body: Credentials, response: { 200: LoginResult, ...errors(400, 401, 429) } } },
+    { schema: { tags: ['login'], summary: 'Password sign-in; sets the session cookie', body: Credentials, response: { 200: LoginResult, ...errors(400, 401, 403, 429) } } },
     async (request, reply) => {
-      assertSameOrigin(request);
       const body = request.body as { username: string; password: string };
-      const user = await deps.users.verifyPassword(body.username, body.password);
-      if (!user) {
-        audit(request, 'login.failure', body.username.slice(0, 128), 401);
-        throw new AppError('ERR_INVALID_CREDENTIALS');
-      }
+      const user = await auditRefusals(request, 'login.failure', body.username.slice(0, 128), async () => {
+        assertSameOrigin(request);
+        const verified = await deps.users.verifyPassword(body.username, body.password);
+        if (!verified) throw new AppError('ERR_INVALID_CREDENTIALS');
+        return verified;
+      });
       audit(request, 'login.success', user.username, 200);
       return startSession(request, reply, user);
     },

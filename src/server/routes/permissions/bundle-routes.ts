@@ -5,6 +5,7 @@ import { AppError } from '../../../shared/errors.ts';
 import { requireCap } from '../../plugins/auth.ts';
 import type { BundleInput, BundleService } from '../../services/identity/bundle-service.ts';
 import type { BundleRecord } from '../../services/identity/identity-records.ts';
+import type { UserService } from '../../services/identity/user-service.ts';
 import { CapabilitySchema, errors, IdParams, OkSchema } from '../common-schemas.ts';
 
 const Patterns = Type.Record(Type.String(), Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 64 }));
@@ -40,8 +41,8 @@ const BundlePatch = Type.Object(
 );
 
 /** Permission bundles (`permissions.manage`, seed 002). */
-export function registerBundleRoutes(app: FastifyInstance, deps: { readonly bundles: BundleService }): void {
-  const { bundles } = deps;
+export function registerBundleRoutes(app: FastifyInstance, deps: { readonly bundles: BundleService; readonly users: Pick<UserService, 'dropGrant'> }): void {
+  const { bundles, users } = deps;
   const view = (b: BundleRecord) => b;
 
   app.get('/api/v1/permissions', { schema: { tags: ['permissions'], response: { 200: Type.Array(BundleSchema), ...errors(401, 403) } } }, async (request) => {
@@ -68,7 +69,9 @@ export function registerBundleRoutes(app: FastifyInstance, deps: { readonly bund
 
   app.delete('/api/v1/permissions/:id', { schema: { tags: ['permissions'], params: IdParams, response: { 200: OkSchema, ...errors(401, 403, 404) } } }, async (request) => {
     requireCap(request, 'permissions.manage');
-    await bundles.remove((request.params as { id: string }).id);
+    const id = (request.params as { id: string }).id;
+    await bundles.remove(id);
+    await users.dropGrant(id);
     return { ok: true };
   });
 }

@@ -3,12 +3,14 @@ import { Type } from 'typebox';
 import type { Capability } from '../../../shared/capabilities.ts';
 import { AppError } from '../../../shared/errors.ts';
 import { requireCap } from '../../plugins/auth.ts';
+import type { Principal } from '../../services/access/principal.ts';
 import type { BundleService } from '../../services/identity/bundle-service.ts';
+import type { UserRecord } from '../../services/identity/identity-records.ts';
 import type { PermissionResolver } from '../../services/identity/permission-resolver.ts';
 import type { SessionService } from '../../services/identity/session-service.ts';
 import type { UserService } from '../../services/identity/user-service.ts';
-import { errors, IdParams, OkSchema } from '../common-schemas.ts';
-import { CreateUserBody, DeniedBody, ListUsersQuery, PatchUserBody, PermissionIdsBody, UserSchema, userView } from './user-schemas.ts';
+import { errors, OkSchema } from '../common-schemas.ts';
+import { CreateUserBody, DeniedBody, ListUsersQuery, PatchUserBody, PermissionIdsBody, UserIdParams as IdParams, UserParams as UserParam, UserSchema, UserSessionParams, userView } from './user-schemas.ts';
 
 export interface UserRouteDeps {
   readonly users: UserService;
@@ -16,8 +18,6 @@ export interface UserRouteDeps {
   readonly bundles: Pick<BundleService, 'get'>;
   readonly permissions: Pick<PermissionResolver, 'forUser' | 'sourcesForUser'>;
 }
-
-const UserParam = Type.Object({ user: Type.String({ minLength: 1, maxLength: 64 }) });
 
 /** User administration (`users.manage`; grants and denies need `permissions.manage`). */
 export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
@@ -28,6 +28,14 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     const user = (await users.get(ref)) ?? (await users.findByUsername(ref));
     if (!user) throw new AppError('ERR_USER_NOT_FOUND', `no user "${ref}"`);
     return user;
+  }
+
+  /**
+   * Only a superadmin may change, delete or restrict a superadmin: otherwise `users.manage` would
+   * be enough to reset a superadmin's password and sign in as them.
+   */
+  function assertMayManage(principal: Principal, target: UserRecord, action: string) {
+    if (target.is_superadmin && !principal.perms.superadmin) throw new AppError('ERR_FORBIDDEN', `only a superadmin can ${action} a superadmin`);
   }
 
   async function assertBundles(ids: readonly string[]) {
@@ -62,6 +70,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     const patch = request.body as { is_superadmin?: boolean; disabled?: boolean; password?: string };
     if (patch.is_superadmin !== undefined && !principal.perms.superadmin) throw new AppError('ERR_FORBIDDEN', 'only a superadmin can change superadmin status');
     const target = await findUser((request.params as { id: string }).id);
+    assertMayManage(principal, target, 'change');
     const { user, passwordChanged, disabledNow } = await users.update(target.id, patch);
     // A disabled user or a changed password ends every session (an admin's change keeps none).
     if (passwordChanged || disabledNow) await sessions.revokeAllForUser(user.id);
@@ -71,7 +80,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
   app.delete('/api/v1/users/:id', { schema: { tags: ['users'], params: IdParams, response: { 200: OkSchema, ...errors(401, 403, 404, 409) } } }, async (request) => {
     const principal = requireCap(request, 'users.manage');
     const target = await findUser((request.params as { id: string }).id);
-    if (target.is_superadmin && !principal.perms.superadmin) throw new AppError('ERR_FORBIDDEN', 'only a superadmin can delete a superadmin');
+    assertMayManage(principal, target, 'delete');
     await users.remove(target.id);
     await sessions.revokeAllForUser(target.id);
     return { ok: true };
@@ -83,14 +92,14 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     return { revoked: await sessions.revokeAllForUser(target.id) };
   });
 
-  app.get('/api/v1/users-sessions/:user', { schema: { tags: ['users'], params: UserParam, ...errors(401, 403, 404) } }, async (request) => {
+  app.get('/api/v1/users-sessions/:user', { schema: { tags: ['users'], params: UserParam, response: errors(401, 403, 404) } }, async (request) => {
     requireCap(request, 'users.manage');
     const target = await findUser((request.params as { user: string }).user);
     const list = await sessions.listForUser(target.id);
     return { sessions: list.map((s) => ({ handle: s.handle, created_at: s.record.created_at, expires_at: s.record.expires_at, provider: s.record.provider, ip: s.record.ip, user_agent: s.record.user_agent })) };
   });
 
-  app.delete('/api/v1/users-sessions/:user/:handle', { schema: { tags: ['users'], params: Type.Object({ user: Type.String({ maxLength: 64 }), handle: Type.String({ pattern: '^[0-9a-f]{64}$' }) }) } }, async (request) => {
+  app.delete('/api/v1/users-sessions/:user/:handle', { schema: { tags: ['users'], params: UserSessionParams, response: { 200: OkSchema, ...errors(400, 401, 403, 404) } } }, async (request) => {
     requireCap(request, 'users.manage');
     const params = request.params as { user: string; handle: string };
     const target = await findUser(params.user);
@@ -100,7 +109,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     return { ok: true };
   });
 
-  app.get('/api/v1/users-effective/:user', { schema: { tags: ['users'], params: UserParam, ...errors(401, 403, 404) } }, async (request) => {
+  app.get('/api/v1/users-effective/:user', { schema: { tags: ['users'], params: UserParam, response: errors(401, 403, 404) } }, async (request) => {
     requireCap(request, 'users.manage');
     const target = await findUser((request.params as { user: string }).user);
     const report = (await deps.permissions.forUser(target)).report();
@@ -134,8 +143,9 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
   });
 
   app.put('/api/v1/users-denied/:user', { schema: { tags: ['permissions'], params: UserParam, body: DeniedBody, response: { 200: DeniedBody, ...errors(400, 401, 403, 404) } } }, async (request) => {
-    requireCap(request, 'permissions.manage');
+    const principal = requireCap(request, 'permissions.manage');
     const target = await findUser((request.params as { user: string }).user);
+    assertMayManage(principal, target, 'restrict');
     const user = await users.setDenied(target.id, (request.body as { capability_keys: Capability[] }).capability_keys);
     return { capability_keys: user.denied_capabilities };
   });

@@ -33,6 +33,12 @@ export function userView(user: UserRecord) {
   };
 }
 
+/** A user id or a username (`/users/:id` accepts either; usernames may contain `.` and `@`). */
+const UserRef = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$' });
+export const UserIdParams = Type.Object({ id: UserRef });
+export const UserParams = Type.Object({ user: UserRef });
+export const UserSessionParams = Type.Object({ user: UserRef, handle: Type.String({ pattern: '^[0-9a-f]{64}$' }) });
+
 const Email = Type.String({ maxLength: 254, pattern: '^$|^[^\\s@]+@[^\\s@]+$' });
 
 export const CreateUserBody = Type.Object(

@@ -1,4 +1,4 @@
-import type { Capability } from '../../../shared/capabilities.ts';
+import { type Capability, CAPABILITY_KEYS } from '../../../shared/capabilities.ts';
 import { matchScopePattern, patternCoversFolder } from '../../domain/glob.ts';
 import type { Operation, Permissions } from './permissions.ts';
 
@@ -47,8 +47,9 @@ export function tokenPermissions(scopes: readonly TokenScope[], capabilities: re
         if (ops.includes('read')) add('files.read', s.path);
         if (ops.includes('write') || ops.includes('delete')) add('files.write', s.path);
       }
-      for (const cap of capabilities) if (upstream.can(cap)) caps.add(cap);
-      return { capabilities: [...caps], patterns };
+      // Explicit capabilities, plus what they imply (key.unlock by settings.manage), in catalog order.
+      for (const cap of CAPABILITY_KEYS) if (!FILE_CAPS.has(cap) && hasCap(cap) && upstream.can(cap)) caps.add(cap);
+      return { capabilities: CAPABILITY_KEYS.filter((cap) => caps.has(cap)), patterns };
     },
   };
 }

@@ -64,7 +64,11 @@ export function createBundleService(deps: BundleServiceDeps) {
     const entry = await store.get(identityKeys.bundle(id));
     if (!entry) throw new AppError('ERR_BUNDLE_NOT_FOUND');
     const current = decodeJson<BundleRecord>(entry.value);
-    const next = normalize({ ...current, ...stripUndefined(patch) });
+    const merged = { ...current, ...stripUndefined(patch) };
+    // Narrowing `keys` alone drops the patterns of the capabilities it removed, rather than
+    // rejecting the patch because the stored patterns now name a capability not in keys.
+    if (patch.keys !== undefined && patch.key_patterns === undefined) merged.key_patterns = keepPatternsOf(current.key_patterns, patch.keys);
+    const next = normalize(merged);
     const record: BundleRecord = { ...current, ...next, updated_at: nowIso(clock) };
     const ops: BatchOp[] = [];
     const conditions: Condition[] = [{ key: identityKeys.bundle(id), revision: entry.revision }];
@@ -111,6 +115,10 @@ function normalize(input: BundleInput): Omit<BundleRecord, 'id' | 'created_at' |
     if (cleaned.length > 0) patterns[cap] = [...new Set(cleaned)];
   }
   return { key: input.key, name: input.name, description: input.description ?? '', keys, key_patterns: patterns };
+}
+
+function keepPatternsOf(patterns: Partial<Record<Capability, string[]>>, keys: readonly Capability[]): Partial<Record<Capability, string[]>> {
+  return Object.fromEntries(Object.entries(patterns).filter(([cap]) => keys.includes(cap as Capability)));
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -21,12 +21,13 @@ function prehash(password: string): string {
 }
 
 export function createPasswordHasher(cost = 10): PasswordHasher {
-  let dummy: Promise<string> | undefined;
+  // Made up front, so even the first unknown-user login costs one compare and no extra hash.
+  const dummy = bcrypt.hash('pika-dummy-password', cost);
+  dummy.catch(() => undefined); // a failure surfaces at the first burn, not as an unhandled rejection
   return {
     hash: (password) => bcrypt.hash(prehash(password), cost),
     verify: async (password, hash) => hash !== '' && (await bcrypt.compare(prehash(password), hash)),
     async burn(password) {
-      dummy ??= bcrypt.hash('pika-dummy-password', cost);
       await bcrypt.compare(prehash(password), await dummy);
     },
   };

@@ -10,7 +10,18 @@ export interface PermissionResolverDeps {
   readonly users: Pick<UserService, 'get'>;
   readonly bundles: Pick<BundleService, 'list'>;
   readonly tokens: { get(id: string): Promise<TokenRecord | undefined> };
+  /** For the expiry of parent tokens (default: Date.now). */
+  readonly clock?: () => number;
 }
+
+interface ResolvedToken {
+  readonly perms: Permissions;
+  readonly until: number;
+  readonly ancestors: number;
+}
+
+/** How many tokens may sit between a token and the user who started the chain. */
+const MAX_TOKEN_CHAIN = 8;
 
 export interface CapabilitySource {
   capability: Capability;
@@ -26,11 +37,23 @@ export interface CapabilitySource {
 export type PermissionResolver = ReturnType<typeof createPermissionResolver>;
 
 export function createPermissionResolver(deps: PermissionResolverDeps) {
+  const clock = deps.clock ?? Date.now;
   const cache = new Map<string, Permissions>();
+  /**
+   * Tokens: permissions, the moment an ancestor token expires (no event invalidates that), and
+   * how many tokens sit above this one.
+   */
+  const tokenCache = new Map<string, ResolvedToken>();
   let bundleCache: Promise<Map<string, BundleRecord>> | undefined;
+  // Bumped by every invalidation. A result computed across an invalidation may be stale, so it
+  // is returned to its caller but never cached (otherwise a revoked right could outlive the
+  // change that revoked it until the next, unrelated change).
+  let generation = 0;
 
   function invalidate(): void {
+    generation++;
     cache.clear();
+    tokenCache.clear();
     bundleCache = undefined;
   }
 
@@ -52,26 +75,49 @@ export function createPermissionResolver(deps: PermissionResolverDeps) {
   async function forUser(user: UserRecord): Promise<Permissions> {
     const hit = cache.get(`u:${user.id}`);
     if (hit) return hit;
+    const started = generation;
     const perms = user.is_superadmin && user.denied_capabilities.length === 0 ? allPermissions() : grantPermissions(await userGrants(user), user.is_superadmin);
-    cache.set(`u:${user.id}`, perms);
+    if (started === generation) cache.set(`u:${user.id}`, perms);
     return perms;
   }
 
-  /** A token's permissions, bounded by its creator (and the token that minted it, if any). */
-  async function forToken(token: TokenRecord, depth = 0): Promise<Permissions> {
-    const hit = cache.get(`t:${token.id}`);
-    if (hit) return hit;
+  /**
+   * A token's permissions, bounded by its creator and, for a token minted by a token, by that
+   * parent token, which must still be active and unexpired.
+   */
+  async function forToken(token: TokenRecord): Promise<Permissions> {
+    return (await resolveToken(token, 0)).perms;
+  }
+
+  async function resolveToken(token: TokenRecord, depth: number): Promise<ResolvedToken> {
+    const hit = tokenCache.get(token.id);
+    if (hit && hit.until <= clock()) throw new AppError('ERR_TOKEN_CREATOR_INACTIVE', 'the token that created this token has expired');
+    const resolved = hit ?? (await computeToken(token, depth));
+    if (resolved.ancestors > MAX_TOKEN_CHAIN) throw new AppError('ERR_TOKEN_CREATOR_INACTIVE', 'too many tokens minted by tokens above this one');
+    return resolved;
+  }
+
+  async function computeToken(token: TokenRecord, depth: number): Promise<ResolvedToken> {
+    const started = generation;
     const creator = await deps.users.get(token.created_by_user_id);
     if (!creator || creator.disabled) throw new AppError('ERR_TOKEN_CREATOR_INACTIVE');
     let upstream = await forUser(creator);
+    let until = Infinity;
+    let ancestors = 0;
     if (token.created_by_token_id !== undefined) {
       const parent = await deps.tokens.get(token.created_by_token_id);
-      if (!parent || !parent.active || depth > 8) throw new AppError('ERR_TOKEN_CREATOR_INACTIVE', 'the token that created this token is revoked or disabled');
-      upstream = await forToken(parent, depth + 1);
+      // `depth` only stops a (corrupt) cycle; the chain limit itself is `ancestors`.
+      if (!parent || !parent.active || depth > MAX_TOKEN_CHAIN) throw new AppError('ERR_TOKEN_CREATOR_INACTIVE', 'the token that created this token is revoked or disabled');
+      const parentExpiry = parent.expires_at === undefined ? Infinity : Date.parse(parent.expires_at);
+      if (parentExpiry <= clock()) throw new AppError('ERR_TOKEN_CREATOR_INACTIVE', 'the token that created this token has expired');
+      const resolved = await resolveToken(parent, depth + 1);
+      upstream = resolved.perms;
+      until = Math.min(parentExpiry, resolved.until);
+      ancestors = resolved.ancestors + 1;
     }
-    const perms = tokenPermissions(token.scopes, token.capabilities, upstream);
-    cache.set(`t:${token.id}`, perms);
-    return perms;
+    const entry = { perms: tokenPermissions(token.scopes, token.capabilities, upstream), until, ancestors };
+    if (started === generation) tokenCache.set(token.id, entry);
+    return entry;
   }
 
   /** Which source granted each capability (for `GET /api/v1/users-effective`). */
@@ -82,10 +128,19 @@ export function createPermissionResolver(deps: PermissionResolverDeps) {
     for (const grant of user.grants) {
       const bundle = bundles.get(grant.permission_id);
       if (!bundle) continue;
-      for (const capability of bundle.keys) if (!user.denied_capabilities.includes(capability)) out.push({ capability, kind: 'db_bundle', bundle: bundle.key });
+      const held = withImplied(bundle.keys.filter((c) => !user.denied_capabilities.includes(c)));
+      for (const capability of held) out.push({ capability, kind: 'db_bundle', bundle: bundle.key });
     }
     return out;
   }
 
   return { forUser, forToken, sourcesForUser, invalidate };
+}
+
+/**
+ * Capabilities plus `key.unlock` where a held `settings.manage` implies it (as `grantPermissions`
+ * does), so the sources list names everything the report does.
+ */
+function withImplied(keys: readonly Capability[]): Capability[] {
+  return keys.includes('settings.manage') && !keys.includes('key.unlock') ? [...keys, 'key.unlock'] : [...keys];
 }

@@ -55,7 +55,12 @@ export function createTokenService(deps: TokenServiceDeps) {
   const byHash = new Map<string, TokenRecord>();
   const pendingUse = new Map<string, string>();
 
+  // Bumped by every token write: a lookup that raced a write must not re-fill the cache with the
+  // record it read before the write (a just-disabled token would keep working).
+  let generation = 0;
+
   function changed(): void {
+    generation++;
     byHash.clear();
     onChange();
   }
@@ -129,10 +134,11 @@ export function createTokenService(deps: TokenServiceDeps) {
     const hash = hashToken(raw);
     let token = byHash.get(hash);
     if (!token) {
+      const started = generation;
       const index = await store.get(identityKeys.tokenHash(hash));
       token = index ? await get(new TextDecoder().decode(index.value)) : undefined;
       if (!token) throw new AppError('ERR_TOKEN_INVALID');
-      byHash.set(hash, token);
+      if (started === generation) byHash.set(hash, token);
     }
     if (!timingSafeEqual(Buffer.from(token.hashed_key, 'hex'), Buffer.from(hash, 'hex'))) throw new AppError('ERR_TOKEN_INVALID');
     if (!token.active) throw new AppError('ERR_TOKEN_DISABLED');

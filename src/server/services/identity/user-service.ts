@@ -5,8 +5,11 @@ import { identityKeys } from '../../storage/keys.ts';
 import type { BatchOp, Condition, Store } from '../../storage/store.ts';
 import { isStoreConflict } from '../../storage/store.ts';
 import { firstItem } from '../../storage/iterate.ts';
-import { MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, type PasswordHasher } from './password.ts';
+import { MAX_PASSWORD_BYTES, type PasswordHasher } from './password.ts';
 import { newId, nowIso, type UserRecord } from './identity-records.ts';
+import { applyPatch, type UserPatch, validatePassword, validateUsername } from './user-rules.ts';
+
+export type { UserPatch } from './user-rules.ts';
 
 export interface UserServiceDeps {
   readonly store: Pick<Store, 'get' | 'batch' | 'iterate'>;
@@ -25,15 +28,6 @@ export interface CreateUserInput {
   external?: boolean | undefined;
 }
 
-export interface UserPatch {
-  username?: string | undefined;
-  password?: string | undefined;
-  email?: string | undefined;
-  display_name?: string | undefined;
-  disabled?: boolean | undefined;
-  is_superadmin?: boolean | undefined;
-}
-
 export interface UserListQuery {
   limit: number;
   offset: number;
@@ -42,9 +36,9 @@ export interface UserListQuery {
   permission_id?: string | undefined;
 }
 
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /** A marker written with the first user; its "must not exist" condition makes bootstrap race-free. */
 const BOOTSTRAP_KEY = 'id/bootstrap';
+const USERNAME_INDEX = identityKeys.username('');
 
 export type UserService = ReturnType<typeof createUserService>;
 
@@ -106,7 +100,9 @@ export function createUserService(deps: UserServiceDeps) {
           { type: 'put', key: identityKeys.username(user.username), value: new TextEncoder().encode(user.id) },
           ...(extra.ops ?? []),
         ],
-        [{ key: identityKeys.username(user.username), revision: 0 }, ...(extra.conditions ?? [])],
+        // Extra conditions first: the store reports the first one that fails, and a lost
+        // first-run race must read as "setup done" even when both racers chose the same name.
+        [...(extra.conditions ?? []), { key: identityKeys.username(user.username), revision: 0 }],
       );
     } catch (err) {
       if (isStoreConflict(err) && err.key === BOOTSTRAP_KEY) throw new AppError('ERR_SETUP_DONE');
@@ -131,30 +127,54 @@ export function createUserService(deps: UserServiceDeps) {
     return insert(await buildUser(input));
   }
 
-  /** Applies `change` to a user with compare-on-revision, retrying if someone else wrote first. */
-  async function mutate(id: string, change: (user: UserRecord) => Promise<{ ops?: BatchOp[]; conditions?: Condition[] } | undefined>): Promise<UserRecord> {
-    for (let attempt = 0; ; attempt++) {
-      const { user, revision } = await require(id);
-      const extra = (await change(user)) ?? {};
-      user.updated_at = nowIso(clock);
+  /**
+   * Writes `ops` guarded by `conditions`, retrying `attempt` after a conflict on a user record
+   * (someone else wrote first; the attempt re-reads and re-checks). A conflict on a username
+   * index means the name is taken.
+   */
+  async function retrying<T>(attempt: () => Promise<{ ops: BatchOp[]; conditions: Condition[]; result: T }>): Promise<T> {
+    for (let tries = 0; ; tries++) {
+      const { ops, conditions, result } = await attempt();
       try {
-        await store.batch(
-          [{ type: 'put', key: identityKeys.user(id), value: encodeJson(user) }, ...(extra.ops ?? [])],
-          [{ key: identityKeys.user(id), revision }, ...(extra.conditions ?? [])],
-        );
-        onChange(id);
-        return user;
+        await store.batch(ops, conditions);
+        return result;
       } catch (err) {
-        if (!isStoreConflict(err) || attempt >= 5) throw err;
-        if (err.key !== identityKeys.user(id)) throw new AppError('ERR_USERNAME_TAKEN');
+        if (!isStoreConflict(err) || tries >= 5) throw err;
+        if (err.key.startsWith(USERNAME_INDEX)) throw new AppError('ERR_USERNAME_TAKEN');
       }
     }
   }
 
-  async function assertNotLastSuperadmin(user: UserRecord): Promise<void> {
-    if (!user.is_superadmin || user.disabled) return;
-    const others = (await all()).filter((u) => u.id !== user.id && u.is_superadmin && !u.disabled);
+  /** Applies `change` to a user with compare-on-revision, retrying if someone else wrote first. */
+  async function mutate(id: string, change: (user: UserRecord) => Promise<{ ops?: BatchOp[]; conditions?: Condition[] } | undefined>): Promise<UserRecord> {
+    const user = await retrying(async () => {
+      const { user: current, revision } = await require(id);
+      const extra = (await change(current)) ?? {};
+      current.updated_at = nowIso(clock);
+      return {
+        ops: [{ type: 'put', key: identityKeys.user(id), value: encodeJson(current) }, ...(extra.ops ?? [])],
+        conditions: [{ key: identityKeys.user(id), revision }, ...(extra.conditions ?? [])],
+        result: current,
+      };
+    });
+    onChange(id);
+    return user;
+  }
+
+  /**
+   * Refuses to take away the last active superadmin. Returns conditions pinning every other
+   * active superadmin, so two admins disabling each other at once cannot both succeed: the
+   * second write conflicts, retries, and then sees it would leave nobody.
+   */
+  async function lastSuperadminGuard(user: UserRecord): Promise<Condition[]> {
+    if (!user.is_superadmin || user.disabled) return [];
+    const others: Condition[] = [];
+    for await (const item of store.iterate(identityKeys.userPrefix)) {
+      const other = decodeJson<UserRecord>(item.value);
+      if (other.id !== user.id && other.is_superadmin && !other.disabled) others.push({ key: item.key, revision: item.revision });
+    }
     if (others.length === 0) throw new AppError('ERR_LAST_SUPERADMIN');
+    return others;
   }
 
   async function update(id: string, patch: UserPatch): Promise<{ user: UserRecord; passwordChanged: boolean; disabledNow: boolean }> {
@@ -164,26 +184,30 @@ export function createUserService(deps: UserServiceDeps) {
     if (patch.username !== undefined) validateUsername(patch.username);
     const newHash = patch.password === undefined ? undefined : await hasher.hash(patch.password);
     const user = await mutate(id, async (u) => {
-      if ((patch.disabled === true && !u.disabled) || (patch.is_superadmin === false && u.is_superadmin)) await assertNotLastSuperadmin(u);
+      const demoting = (patch.disabled === true && !u.disabled) || (patch.is_superadmin === false && u.is_superadmin);
+      const guard = demoting ? await lastSuperadminGuard(u) : [];
       const rename = renameOps(u, patch.username);
       disabledNow = patch.disabled === true && !u.disabled;
       passwordChanged = newHash !== undefined;
       applyPatch(u, patch, newHash);
-      return rename;
+      return { ops: rename.ops, conditions: [...rename.conditions, ...guard] };
     });
     return { user, passwordChanged, disabledNow };
   }
 
   async function remove(id: string): Promise<UserRecord> {
-    const { user, revision } = await require(id);
-    await assertNotLastSuperadmin(user);
-    await store.batch(
-      [
-        { type: 'del', key: identityKeys.user(id) },
-        { type: 'del', key: identityKeys.username(user.username) },
-      ],
-      [{ key: identityKeys.user(id), revision }],
-    );
+    const user = await retrying(async () => {
+      const { user: current, revision } = await require(id);
+      const guard = await lastSuperadminGuard(current);
+      return {
+        ops: [
+          { type: 'del' as const, key: identityKeys.user(id) },
+          { type: 'del' as const, key: identityKeys.username(current.username) },
+        ],
+        conditions: [{ key: identityKeys.user(id), revision }, ...guard],
+        result: current,
+      };
+    });
     onChange(id);
     return user;
   }
@@ -221,16 +245,21 @@ export function createUserService(deps: UserServiceDeps) {
       return Promise.resolve(undefined);
     });
 
-  return { get, require, findByUsername, all, hasAnyUser, bootstrap, create, update, remove, list, verifyPassword, setGrants, setDenied };
-}
+  /** Removes every grant of a deleted bundle, so users no longer list it. Returns how many users changed. */
+  async function dropGrant(permissionId: string): Promise<number> {
+    let changed = 0;
+    for (const user of await all()) {
+      if (!user.grants.some((g) => g.permission_id === permissionId)) continue;
+      await mutate(user.id, (u) => {
+        u.grants = u.grants.filter((g) => g.permission_id !== permissionId);
+        return Promise.resolve(undefined);
+      });
+      changed++;
+    }
+    return changed;
+  }
 
-function validateUsername(username: string): void {
-  if (!USERNAME.test(username)) throw new AppError('ERR_VALIDATION', 'username: 1-64 characters of letters, digits, . _ @ -, starting with a letter or digit');
-}
-
-function validatePassword(password: string): void {
-  if (Array.from(password).length < MIN_PASSWORD_LENGTH) throw new AppError('ERR_PASSWORD_WEAK', `the password needs at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw new AppError('ERR_VALIDATION', 'password: too long');
+  return { get, require, findByUsername, all, hasAnyUser, bootstrap, create, update, remove, list, verifyPassword, setGrants, setDenied, dropGrant };
 }
 
 /** Index changes for a username change (the new name must not be taken). */
@@ -243,14 +272,4 @@ function renameOps(user: UserRecord, username: string | undefined): { ops: Batch
     ],
     conditions: [{ key: identityKeys.username(username), revision: 0 }],
   };
-}
-
-/** Applies a patch in place; '' clears an optional text field. */
-function applyPatch(user: UserRecord, patch: UserPatch, passwordHash: string | undefined): void {
-  if (patch.username !== undefined) user.username = patch.username;
-  if (passwordHash !== undefined) user.password_hash = passwordHash;
-  if (patch.email !== undefined) user.email = patch.email === '' ? undefined : patch.email;
-  if (patch.display_name !== undefined) user.display_name = patch.display_name === '' ? undefined : patch.display_name;
-  if (patch.disabled !== undefined) user.disabled = patch.disabled;
-  if (patch.is_superadmin !== undefined) user.is_superadmin = patch.is_superadmin;
 }
