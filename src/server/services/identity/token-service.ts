@@ -53,7 +53,8 @@ export function hashToken(raw: string): string {
 export function createTokenService(deps: TokenServiceDeps) {
   const { store, clock, onChange } = deps;
   const byHash = new Map<string, TokenRecord>();
-  const pendingUse = new Map<string, string>();
+  // Token id → last use in epoch ms; formatted only when flushed (this runs on every /data read).
+  const pendingUse = new Map<string, number>();
 
   // Bumped by every token write: a lookup that raced a write must not re-fill the cache with the
   // record it read before the write (a just-disabled token would keep working).
@@ -148,14 +149,15 @@ export function createTokenService(deps: TokenServiceDeps) {
 
   /** Records a use; flushed in batches by {@link flushUsage}. */
   function touch(token: TokenRecord): void {
-    pendingUse.set(token.id, nowIso(clock));
+    pendingUse.set(token.id, clock());
   }
 
   async function flushUsage(): Promise<number> {
     const entries = [...pendingUse.entries()];
     pendingUse.clear();
     let written = 0;
-    for (const [id, usedAt] of entries) {
+    for (const [id, usedAtMs] of entries) {
+      const usedAt = new Date(usedAtMs).toISOString();
       const entry = await store.get(identityKeys.token(id));
       if (!entry) continue;
       const token = decodeJson<TokenRecord>(entry.value);
@@ -167,7 +169,7 @@ export function createTokenService(deps: TokenServiceDeps) {
         written++;
       } catch (err) {
         if (!isStoreConflict(err)) throw err;
-        pendingUse.set(id, usedAt); // someone edited the token meanwhile; retry next flush
+        pendingUse.set(id, usedAtMs); // someone edited the token meanwhile; retry next flush
       }
     }
     return written;
