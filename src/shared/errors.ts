@@ -56,6 +56,11 @@ export const ERRORS = {
   ERR_INHERIT_FORBIDDEN: { status: 403, message: 'you may not read an inherited source' },
   ERR_RESOURCE_UNKNOWN: { status: 400, message: 'no external resource with this name is configured' },
   ERR_EXTERNAL_FAILED: { status: 502, message: 'an external source failed' },
+
+  ERR_KEY_WRONG: { status: 403, message: 'wrong server key' },
+  ERR_KEY_ALREADY_INITIALIZED: { status: 409, message: 'the server key is already initialized' },
+  ERR_KEY_NOT_INITIALIZED: { status: 409, message: 'the server key has not been initialized' },
+  ERR_KEY_ROTATION_FAILED: { status: 500, message: 'key rotation could not finish; unlock or rotate again to resume' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -67,6 +67,11 @@ export const identityKeys = {
   userSessionHash: (key: string) => key.slice(key.lastIndexOf(SEP) + 1),
 } as const;
 
+export const systemKeys = {
+  /** The server key record: KDF parameters and the sealed keyring (barrier/key-record.ts). */
+  key: 'sys/key',
+} as const;
+
 export const auditKeys = {
   entry: (id: string) => `audit/${id}`,
   prefix: 'audit/',
