@@ -24,7 +24,7 @@ export function newKdfParams(cost: { N: number; r: number; p: number } = DEFAULT
 
 export function deriveKey(passphrase: string, params: KdfParams): Promise<Uint8Array> {
   // Records come from the store, whose contents the type system cannot vouch for.
-  if ((params.alg as string) !== 'scrypt') return Promise.reject(new Error(`unsupported KDF ${String(params.alg)}`));
+  if ((params.alg as string) !== 'scrypt') return Promise.reject(new Error(`unsupported KDF ${params.alg}`));
   const maxmem = 128 * params.N * params.r * 2 + 1024 * 1024;
   return new Promise((resolve, reject) => {
     scrypt(passphrase.normalize('NFC'), Buffer.from(params.salt, 'base64'), 32, { N: params.N, r: params.r, p: params.p, maxmem }, (err, key) => {
