@@ -66,14 +66,19 @@ describe('jsonSyntaxError', () => {
     expect(err.details).toMatchObject({ line: 1, column: 11, reason: "Expected ',' or '}' after property value" });
   });
 
-  it('falls back to the end of input and drops the echoed source', () => {
+  it('locates the offending token itself when the message has no position, and drops the echoed source', () => {
     const text = '{"a":\n  x}';
     const err = jsonSyntaxError(new SyntaxError(`Unexpected token 'x', "${text}" is not valid JSON`), text);
-    expect(err.details).toMatchObject({ line: 2, column: 5, reason: "Unexpected token 'x'" });
+    expect(err.details).toMatchObject({ line: 2, column: 3, reason: "Unexpected token 'x'" });
+  });
+
+  it('falls back to the end of input when the text has no error to locate', () => {
+    expect(jsonSyntaxError(new SyntaxError('Unexpected end of JSON input'), '{"a":').details).toMatchObject({ line: 1, column: 6 });
+    expect(jsonSyntaxError(new SyntaxError('odd'), '{}').details).toMatchObject({ line: 1, column: 3 });
   });
 
   it('copes with a non-Error throwable', () => {
-    expect(jsonSyntaxError('weird', 'ab').details).toMatchObject({ line: 1, column: 3, reason: 'weird' });
+    expect(jsonSyntaxError('weird', 'ab').details).toMatchObject({ line: 1, column: 1, reason: 'weird' });
   });
 });
 

@@ -4,6 +4,7 @@
  * (JSON only as a message string), so each gets its own small extractor here.
  */
 import { AppError } from '../../shared/errors.ts';
+import { jsonErrorOffset } from './json-error-offset.ts';
 
 export type ParsedFormat = 'json' | 'yaml' | 'toml';
 
@@ -45,8 +46,9 @@ function messageOf(err: unknown): string {
 /**
  * V8 has worded JSON.parse errors three ways across Node versions:
  * `… in JSON at position 10`, `… in JSON at position 10 (line 1 column 11)` (Node 22+), and
- * `Unexpected token 'x', "<source excerpt>" is not valid JSON` with no position at all. The
- * explicit line/column wins; a bare position is converted; otherwise we point at the end of input.
+ * `Unexpected token 'x', "<source excerpt>" is not valid JSON` with no position at all (Node 20
+ * for every unexpected token). The explicit line/column wins; a bare position is converted;
+ * otherwise our own scanner finds the offending character (end of input as a last resort).
  */
 export function jsonSyntaxError(err: unknown, text: string): AppError {
   const message = messageOf(err);
@@ -55,7 +57,7 @@ export function jsonSyntaxError(err: unknown, text: string): AppError {
   let at: TextPosition;
   if (lineColumn) at = { line: Number(lineColumn[1]), column: Number(lineColumn[2]) };
   else if (position) at = positionAt(text, Number(position[1]));
-  else at = endOfInput(text);
+  else at = positionAt(text, jsonErrorOffset(text) ?? text.length);
   const reason = message
     .replace(/ in JSON at position \d+.*$/s, '')
     // Drop the echoed source: it can be long and multi-line, and the position already says where.

@@ -95,6 +95,18 @@ describe('config files', () => {
     expect((await postFile(admin, 'new/one', { content: '{}', expected_version: 3 })).json).toMatchObject({ code: 'ERR_VERSION_CONFLICT', details: { current_version: 0 } });
   });
 
+  it('lets exactly one of two concurrent saves with the same expected_version win', async () => {
+    await save(admin, 'app/cfg', { content: '{"v":1}' });
+    const results = await Promise.all([
+      postFile(admin, 'app/cfg', { content: '{"by":"a"}', expected_version: 1 }),
+      postFile(admin, 'app/cfg', { content: '{"by":"b"}', expected_version: 1 }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+    const loser = results.find((r) => r.status === 409);
+    expect(loser?.json).toMatchObject({ code: 'ERR_VERSION_CONFLICT', details: { current_version: 2 } });
+    expect((await admin.get('/api/v1/versions/app/cfg')).json).toHaveLength(2);
+  });
+
   const syntaxCases = [
     { format: 'json', content: '{\n  "a": 1,\n  "b": }\n', line: 3, column: 8 },
     { format: 'yaml', content: 'a: 1\nb: [1, 2\n', line: 3, column: 1 },
@@ -144,9 +156,9 @@ describe('config files', () => {
     const at = await postFile(admin, 'app/cfg@prod', { content: '{}' });
     expect(at.status).toBe(400);
     expect(at.json.code).toBe('ERR_PATH_INVALID');
-    const dots = await admin.post('/api/v1/file/app/%2e%2e/x', { meta: { format: 'json' }, content: '{}' });
-    expect(dots.status).toBe(400);
-    expect(dots.json.code).toBe('ERR_PATH_INVALID');
+    const control = await admin.post('/api/v1/file/app/a%01b', { meta: { format: 'json' }, content: '{}' });
+    expect(control.status).toBe(400);
+    expect(control.json.code).toBe('ERR_PATH_INVALID');
     const slash = await admin.post('/api/v1/file/app%2Fx', { meta: { format: 'json' }, content: '{}' });
     expect(slash.json.code).toBe('ERR_PATH_INVALID');
   });

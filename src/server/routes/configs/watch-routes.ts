@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../../../shared/errors.ts';
 import { fileKeyOf } from '../../domain/config-path.ts';
@@ -14,6 +14,8 @@ const WatchQuery = Type.Object(
 export interface WatchRouteDeps {
   readonly feed: Pick<ChangeFeed, 'since' | 'subscribe' | 'current'>;
   readonly heartbeatMs?: number;
+  /** Events read from the store per replay step; a resume replays page after page. */
+  readonly replayPageSize?: number;
 }
 
 /**
@@ -23,6 +25,7 @@ export interface WatchRouteDeps {
  */
 export function registerWatchRoutes(app: FastifyInstance, deps: WatchRouteDeps): void {
   const open = new Set<() => void>();
+  const pageSize = deps.replayPageSize ?? 1000;
   app.addHook('preClose', (done) => {
     for (const close of open) close();
     done();
@@ -33,57 +36,104 @@ export function registerWatchRoutes(app: FastifyInstance, deps: WatchRouteDeps):
     const query = request.query as { prefix?: string; since?: number };
     const prefix = (query.prefix ?? '').replace(/^\/+/, '');
     const resumeFrom = resumePoint(request.headers['last-event-id'], query.since);
-
     const visible = (e: ChangeEvent) => e.path.startsWith(prefix) && principal.perms.can('files.read', fileKeyOf(e.path, e.variant), 'read');
-    const send = (e: ChangeEvent) => reply.raw.write(`id: ${e.revision}\nevent: change\ndata: ${JSON.stringify(e)}\n\n`);
 
     reply.hijack();
-    reply.raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-accel-buffering': 'no',
-      connection: 'keep-alive',
-      'x-request-id': request.id,
-    });
-    reply.raw.write('retry: 2000\n\n');
+    const stream = openStream(request, reply, deps.heartbeatMs ?? 15_000);
+    open.add(stream.close);
+    stream.onClose(() => open.delete(stream.close));
 
-    // Live events arriving during the replay are held back, then deduplicated by revision.
-    let last = resumeFrom ?? (await deps.feed.current());
-    let replaying = true;
-    const held: ChangeEvent[] = [];
-    const unsubscribe = deps.feed.subscribe((e) => {
-      if (replaying) held.push(e);
-      else if (e.revision > last) {
-        last = e.revision;
-        if (visible(e)) send(e);
-      }
-    });
-    const heartbeat = setInterval(() => reply.raw.write(': ping\n\n'), deps.heartbeatMs ?? 15_000);
-    const close = () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      open.delete(close);
-      reply.raw.end();
-    };
-    open.add(close);
-    request.raw.on('close', close);
-
-    if (resumeFrom !== undefined) {
-      const replay = await deps.feed.since(resumeFrom);
-      if (!replay.complete) reply.raw.write(`event: reset\ndata: ${JSON.stringify({ revision: await deps.feed.current() })}\n\n`);
-      for (const e of replay.events) {
-        last = Math.max(last, e.revision);
-        if (visible(e)) send(e);
-      }
-    }
-    replaying = false;
-    for (const e of held) {
-      if (e.revision <= last) continue;
+    // Every event goes out once, in revision order: `last` is the newest revision handled.
+    let last = 0;
+    const send = (e: ChangeEvent) => {
+      if (e.revision <= last) return;
       last = e.revision;
-      if (visible(e)) send(e);
+      if (visible(e)) stream.write(`id: ${e.revision}\nevent: change\ndata: ${JSON.stringify(e)}\n\n`);
+    };
+    // Subscribe before reading the feed position, so an event committed in between is held
+    // rather than lost; live events are held until the replay is done.
+    let held: ChangeEvent[] | undefined = [];
+    stream.onClose(
+      deps.feed.subscribe((e) => {
+        if (held) held.push(e);
+        else send(e);
+      }),
+    );
+
+    last = resumeFrom ?? (await deps.feed.current());
+    if (resumeFrom !== undefined) {
+      const first = await deps.feed.since(resumeFrom, pageSize);
+      if (!first.complete) {
+        const current = await deps.feed.current();
+        stream.write(`event: reset\ndata: ${JSON.stringify({ revision: current })}\n\n`);
+        // A Last-Event-ID from the future (a wiped or different server) must not become the
+        // dedupe mark, or every new event up to that number would be swallowed.
+        last = Math.min(last, current);
+      }
+      // Page through everything missed: stopping after one page would silently skip the rest.
+      for (let page = first; !stream.closed; page = await deps.feed.since(last, pageSize)) {
+        for (const e of page.events) send(e);
+        if (page.events.length < pageSize) break;
+      }
     }
-    reply.raw.write(`event: ready\ndata: ${JSON.stringify({ revision: last })}\n\n`);
+    const live = held;
+    held = undefined;
+    for (const e of live) send(e);
+    stream.write(`event: ready\ndata: ${JSON.stringify({ revision: last })}\n\n`);
   });
+}
+
+interface EventStream {
+  readonly write: (chunk: string) => void;
+  readonly close: () => void;
+  /** Runs `fn` when the stream closes (at once if it already has). */
+  readonly onClose: (fn: () => void) => void;
+  readonly closed: boolean;
+}
+
+/**
+ * The raw SSE response. Closing is idempotent and triggered by the client going away, a socket
+ * error or server shutdown; writes after that are dropped instead of raising write-after-end
+ * errors from handlers still awaiting the store.
+ */
+function openStream(request: FastifyRequest, reply: FastifyReply, heartbeatMs: number): EventStream {
+  let closed = false;
+  const cleanups: (() => void)[] = [];
+  reply.raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+    connection: 'keep-alive',
+    'x-request-id': request.id,
+  });
+  const write = (chunk: string) => {
+    if (!closed) reply.raw.write(chunk);
+  };
+  const heartbeat = setInterval(() => { write(': ping\n\n'); }, heartbeatMs);
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(heartbeat);
+    for (const fn of cleanups.splice(0)) fn();
+    reply.raw.end();
+  };
+  reply.raw.on('close', close);
+  reply.raw.on('error', close);
+  request.raw.on('close', close);
+  // The client may already be gone: then no 'close' event is coming any more.
+  if (request.raw.socket.destroyed) close();
+  write('retry: 2000\n\n');
+  return {
+    write,
+    close,
+    onClose: (fn) => {
+      if (closed) fn();
+      else cleanups.push(fn);
+    },
+    get closed() {
+      return closed;
+    },
+  };
 }
 
 /** Where a reconnecting client left off: `Last-Event-ID` wins over `?since=`. */

@@ -103,8 +103,10 @@ export function createConfigService(deps: ConfigServiceDeps) {
 
   async function listFolder(perms: Permissions, folder: string) {
     if (!perms.can('files.read')) throw new AppError('ERR_FORBIDDEN', 'requires files.read');
-    if (!(await repo.folderExists(folder, parentFolder(folder), baseName(folder)))) throw new AppError('ERR_FOLDER_NOT_FOUND', `folder "${folder}" does not exist`);
+    // Permission before existence: a 404 for missing folders next to a 403 for existing ones
+    // would tell a caller which folders exist outside their patterns.
     if (!perms.canSeeFolder(folder)) throw new AppError('ERR_FORBIDDEN', `requires files.read under "${folder}"`);
+    if (!(await repo.folderExists(folder, parentFolder(folder), baseName(folder)))) throw new AppError('ERR_FOLDER_NOT_FOUND', `folder "${folder}" does not exist`);
     const join = (name: string) => (folder === '' ? name : `${folder}/${name}`);
     const children = await repo.children(folder);
     const files = children.files.filter((f) => perms.can('files.read', join(f.name), 'read'));
@@ -164,7 +166,9 @@ export function createConfigService(deps: ConfigServiceDeps) {
       version: resolved.version,
       deps: resolved.deps,
     };
-    cache.set(cacheKey, response, startedAt);
+    // Responses built from external resources are not cached: their values change without an
+    // event to invalidate on, and the cache-hit path only re-checks internal sources.
+    if (resolved.resources.length === 0) cache.set(cacheKey, response, startedAt);
     return response;
   }
 

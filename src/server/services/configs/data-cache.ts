@@ -30,7 +30,12 @@ export function createDataCache(options: DataCacheOptions) {
     if (!entry) return;
     entries.delete(key);
     bytes -= entry.body.length;
-    for (const dep of entry.deps) byDep.get(dep)?.delete(key);
+    for (const dep of entry.deps) {
+      const keys = byDep.get(dep);
+      keys?.delete(key);
+      // Evicted entries must not leave empty index sets behind for configs never written again.
+      if (keys?.size === 0) byDep.delete(dep);
+    }
   }
 
   function get(key: string): CachedResponse | undefined {
@@ -68,5 +73,8 @@ export function createDataCache(options: DataCacheOptions) {
     byDep.delete(fileKey);
   }
 
-  return { get, set, invalidate, mark: () => generation, size: () => entries.size };
+  /** Sizes for metrics and tests: entries, body bytes, and configs indexed for invalidation. */
+  const stats = () => ({ entries: entries.size, bytes, deps: byDep.size });
+
+  return { get, set, invalidate, mark: () => generation, size: () => entries.size, stats };
 }

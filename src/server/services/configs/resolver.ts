@@ -25,12 +25,15 @@ export interface Resolved {
   readonly doc: unknown;
   /** Every config file key read on the way, the requested one first (cache invalidation). */
   readonly deps: readonly string[];
+  /** External resources read on the way; their values change without any event of ours. */
+  readonly resources: readonly string[];
 }
 
 interface Walk {
   readonly perms: Permissions;
   readonly chain: string[];
   readonly deps: Set<string>;
+  readonly resources: Set<string>;
 }
 
 export type Resolver = ReturnType<typeof createResolver>;
@@ -60,19 +63,19 @@ export function createResolver(deps: ResolverDeps) {
   /** Resolves a saved config. The caller has already been checked for `fileKey` itself. */
   async function resolve(fileKey: string, selector: VersionSelector, perms: Permissions): Promise<Resolved> {
     const { version, stored } = await load(fileKey, selector);
-    const walk: Walk = { perms, chain: [fileKey], deps: new Set([fileKey]) };
+    const walk = newWalk(fileKey, perms);
     const meta = stored.header.meta;
-    if (meta.inherits.length === 0) return { fileKey, version, format: meta.format, raw: stored.body, doc: undefined, deps: [...walk.deps] };
+    if (meta.inherits.length === 0) return { fileKey, version, format: meta.format, raw: stored.body, doc: undefined, deps: [fileKey], resources: [] };
     const doc = await mergeWithInherits(meta, stored.body, walk);
-    return { fileKey, version, format: meta.format, raw: undefined, doc, deps: [...walk.deps] };
+    return { fileKey, version, format: meta.format, raw: undefined, doc, deps: [...walk.deps], resources: [...walk.resources] };
   }
 
   /** Resolves unsaved content as if it were saved at `fileKey` (the render preview). */
   async function resolveDraft(fileKey: string, meta: FileMeta, body: Uint8Array, perms: Permissions): Promise<Resolved> {
-    const walk: Walk = { perms, chain: [fileKey], deps: new Set([fileKey]) };
-    if (meta.inherits.length === 0) return { fileKey, version: 0, format: meta.format, raw: body, doc: undefined, deps: [fileKey] };
+    const walk = newWalk(fileKey, perms);
+    if (meta.inherits.length === 0) return { fileKey, version: 0, format: meta.format, raw: body, doc: undefined, deps: [fileKey], resources: [] };
     const doc = await mergeWithInherits(meta, body, walk);
-    return { fileKey, version: 0, format: meta.format, raw: undefined, doc, deps: [...walk.deps] };
+    return { fileKey, version: 0, format: meta.format, raw: undefined, doc, deps: [...walk.deps], resources: [...walk.resources] };
   }
 
   async function mergeWithInherits(meta: FileMeta, body: Uint8Array, walk: Walk): Promise<unknown> {
@@ -99,7 +102,9 @@ export function createResolver(deps: ResolverDeps) {
     if (!walk.perms.can('files.read', sourceKey, 'read'))
       throw new AppError('ERR_INHERIT_FORBIDDEN', `you may not read "${describeKey(sourceKey)}", which "${describeKey(walk.chain[0] ?? '')}" inherits`);
     if (walk.chain.includes(sourceKey)) throw new AppError('ERR_INHERIT_CYCLE', `inheritance cycle: ${[...walk.chain, sourceKey].map(describeKey).join(' → ')}`);
-    if (walk.chain.length >= MAX_INHERIT_DEPTH) throw new AppError('ERR_INHERIT_DEPTH', `inheritance is nested deeper than ${MAX_INHERIT_DEPTH} levels at "${describeKey(sourceKey)}"`);
+    // The chain holds the configs above this source, so its length is this source's level:
+    // 16 levels of inheritance are allowed, the 17th is refused (the message says "deeper than").
+    if (walk.chain.length > MAX_INHERIT_DEPTH) throw new AppError('ERR_INHERIT_DEPTH', `inheritance is nested deeper than ${MAX_INHERIT_DEPTH} levels at "${describeKey(sourceKey)}"`);
     walk.deps.add(sourceKey);
     let loaded: { stored: StoredVersion };
     try {
@@ -124,10 +129,22 @@ export function createResolver(deps: ResolverDeps) {
   async function loadExternal(entry: InheritEntry, walk: Walk): Promise<unknown> {
     const name = entry.resource ?? '';
     if (!walk.perms.can('external.read', name, 'read')) throw new AppError('ERR_INHERIT_FORBIDDEN', `you may not read external resource "${name}"`);
-    return externals.fetch(name, entry.path ?? '');
+    walk.resources.add(name);
+    try {
+      return await externals.fetch(name, entry.path ?? '');
+    } catch (err) {
+      // A provider's own catalog errors pass through; anything else (network, parsing, a bug in
+      // the provider) is the upstream's failure, which SPEC §5 answers with 502, not 500.
+      if (isAppError(err)) throw err;
+      throw new AppError('ERR_EXTERNAL_FAILED', `external resource "${name}" failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   return { resolve, resolveDraft };
+}
+
+function newWalk(fileKey: string, perms: Permissions): Walk {
+  return { perms, chain: [fileKey], deps: new Set([fileKey]), resources: new Set() };
 }
 
 function decodeString(text: string, format: Exclude<Format, 'raw'>, label: string): unknown {
