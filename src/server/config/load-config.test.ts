@@ -81,7 +81,7 @@ describe('loadConfig', () => {
     expect(problems).toMatch(/PIKA_SERVER_PORT: expected a number/);
     expect(problems).toMatch(/PIKA_SERVER_AUTH_COOKIE_SECURE: expected true or false/);
     expect(problems).toMatch(/server: unknown setting\(s\) "prot"/);
-    expect(problems).toMatch(/log_level/);
+    expect(problems).toMatch(/log_level \(PIKA_LOG_LEVEL\): "loud" is not one of fatal, error, warn, info, debug, trace, silent/);
     expect((caught as ConfigError).problems.length).toBeGreaterThanOrEqual(4);
   });
 

@@ -51,7 +51,7 @@ export function loadConfig(input: LoadConfigInput = {}): LoadedConfig {
   const withDefaults = Value.Default(ConfigSchema, merged) as RawConfig;
   for (const err of Value.Errors(ConfigSchema, withDefaults)) {
     if (err.keyword === 'boolean') continue; // reported again, better worded, by additionalProperties
-    problems.push(describeSchemaError(err.instancePath, err.message, err.params));
+    problems.push(describeSchemaError(err.instancePath, err.message, err.params, withDefaults));
   }
   const config = problems.length === 0 ? finish(withDefaults, problems) : undefined;
   if (problems.length > 0 || !config) throw new ConfigError(problems);
@@ -135,11 +135,14 @@ export function normalizeBasePath(raw: string): string | undefined {
   return trimmed;
 }
 
-function describeSchemaError(pointer: string, message: string, params: unknown): string {
-  const where = pointer === '' ? '(top level)' : pointer.slice(1).replaceAll('/', '.');
-  const extra = (params as { additionalProperties?: unknown }).additionalProperties;
-  if (Array.isArray(extra)) return `${where}: unknown setting(s) ${extra.map((k) => `"${String(k)}"`).join(', ')}`;
-  return `${where}: ${message}`;
+function describeSchemaError(pointer: string, message: string, params: unknown, config: unknown): string {
+  const path = pointer === '' ? [] : pointer.slice(1).split('/');
+  const where = path.length === 0 ? '(top level)' : `${path.join('.')} (PIKA_${path.join('_').toUpperCase()})`;
+  const { additionalProperties: extra, allowedValues } = params as { additionalProperties?: unknown; allowedValues?: unknown };
+  if (Array.isArray(extra)) return `${path.length === 0 ? '(top level)' : path.join('.')}: unknown setting(s) ${extra.map((k) => `"${String(k)}"`).join(', ')}`;
+  const value = path.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], config);
+  if (Array.isArray(allowedValues)) return `${where}: "${String(value)}" is not one of ${allowedValues.map(String).join(', ')}`;
+  return `${where}: ${message}, got ${JSON.stringify(value)}`;
 }
 
 function mergeObjects(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {

@@ -30,7 +30,7 @@ const Query = Type.Object(
 
 /** `GET /api/v1/audit` (`settings.manage`): newest first, filter by actor, action and time. */
 export function registerAuditRoutes(app: FastifyInstance, deps: { readonly audit: Pick<AuditService, 'query'>; readonly retentionMs: number }): void {
-  app.get('/api/v1/audit', { schema: { tags: ['audit'], querystring: Query, response: { 200: Type.Object({ entries: Type.Array(Entry), total: Type.Integer() }), ...errors(400, 401, 403) } } }, async (request) => {
+  app.get('/api/v1/audit', { schema: { tags: ['audit'], summary: 'Audit log, newest first (filter by actor, action, time)', querystring: Query, response: { 200: Type.Object({ entries: Type.Array(Entry), total: Type.Integer() }), ...errors(400, 401, 403) } } }, async (request) => {
     requireCap(request, 'settings.manage');
     const q = request.query as Record<string, string | number | undefined>;
     return deps.audit.query({
@@ -43,7 +43,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: { readonly audit
     });
   });
 
-  app.get('/api/v1/audit/retention', { schema: { tags: ['audit'], response: { 200: Type.Object({ retention_hours: Type.Number() }), ...errors(401, 403) } } }, async (request) => {
+  app.get('/api/v1/audit/retention', { schema: { tags: ['audit'], summary: 'How long audit entries are kept', response: { 200: Type.Object({ retention_hours: Type.Number() }), ...errors(401, 403) } } }, async (request) => {
     requireCap(request, 'settings.manage');
     return { retention_hours: deps.retentionMs / 3_600_000 };
   });

@@ -31,7 +31,7 @@ export function registerWatchRoutes(app: FastifyInstance, deps: WatchRouteDeps):
     done();
   });
 
-  app.get('/api/v1/watch', { schema: { tags: ['configs'], summary: 'Change feed (text/event-stream)', querystring: WatchQuery, response: errors(400, 401, 403) } }, async (request, reply) => {
+  app.get('/api/v1/watch', { schema: { tags: ['configs'], summary: 'Change feed (text/event-stream)', querystring: WatchQuery, response: { 200: { description: 'Server-Sent Events: `change` events ({type, path, variant?, version?, revision, user?, timestamp}, id = revision), `reset` when a resume is impossible, `ready` after the replay', content: { 'text/event-stream': { schema: Type.String() } } }, ...errors(400, 401, 403) } } }, async (request, reply) => {
     const principal = requireCap(request, 'files.read');
     const query = request.query as { prefix?: string; since?: number };
     const prefix = (query.prefix ?? '').replace(/^\/+/, '');

@@ -27,6 +27,14 @@ const DataQuery = Type.Object(
 
 const AUDIT_SAMPLE_MS = 60_000;
 
+/** The resolved config in its stored format, or the one `format` asks for (seed 000's table). */
+const DataResponse = {
+  description: 'The resolved config; ETag is a hash of the body, X-Pika-Version the version served',
+  content: Object.fromEntries(
+    ['application/json', 'application/x-yaml', 'application/toml', 'application/octet-stream'].map((type) => [type, { schema: Type.String() }]),
+  ),
+};
+
 /**
  * `GET /data/<path>` (SPEC §5): the consumer read API, token only. Answers with the resolved config,
  * an ETag, and 304 for a matching If-None-Match. ESO's webhook provider query-escapes the key it
@@ -45,7 +53,7 @@ export function registerDataRoutes(app: FastifyInstance, deps: DataRouteDeps): v
     deps.audit.record({ action: 'GET /data/*', actor, actor_type: 'token', target, status, ip: request.ip, request_id: request.id, detail: 'sampled: one entry per token and config per minute' });
   }
 
-  app.get('/data/*', { schema: { tags: ['data'], summary: 'Read a resolved config with an API token', querystring: DataQuery, response: errors(400, 401, 403, 404, 502, 503) } }, async (request, reply) => {
+  app.get('/data/*', { schema: { tags: ['data'], summary: 'Read a resolved config with an API token', querystring: DataQuery, response: { 200: DataResponse, 304: { description: 'Not modified (If-None-Match matched the ETag)', type: 'null' }, ...errors(400, 401, 403, 404, 502, 503) } } }, async (request, reply) => {
     const principal = await deps.authenticator.authenticate(request, { tokenOnly: true });
     if (principal?.kind !== 'token') throw new AppError('ERR_UNAUTHENTICATED', 'send an API token: Authorization: Bearer pika_…');
     const { path, query } = splitTemplatedPath((request.params as Record<string, string>)['*'] ?? '', request.query as Record<string, string | undefined>);

@@ -31,6 +31,21 @@ const Registration = Type.Object(
   { additionalProperties: false },
 );
 const LoginResult = Type.Object({ user: UserSchema });
+const LoginInfoSchema = Type.Object({
+  title: Type.String(),
+  version: Type.String(),
+  signup_first: Type.Boolean(),
+  strategies: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      kind: Type.String(),
+      label: Type.String(),
+      url: Type.String(),
+      fields: Type.Array(Type.String()),
+      register: Type.Optional(Type.Object({ url: Type.String(), fields: Type.Array(Type.String()) })),
+    }),
+  ),
+});
 
 /**
  * Built-in sign-in (SPEC §6, seed 002): first-run registration, password login with a DB-backed
@@ -61,7 +76,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
     }
   }
 
-  app.get('/login/info', { schema: { tags: ['login'], summary: 'Sign-in strategies and first-run state' } }, async () => ({
+  app.get('/login/info', { schema: { tags: ['login'], summary: 'Sign-in strategies and first-run state', response: { 200: LoginInfoSchema } } }, async () => ({
     title: 'pika',
     version: VERSION,
     signup_first: !(await deps.users.hasAnyUser()),

@@ -45,29 +45,29 @@ export function registerBundleRoutes(app: FastifyInstance, deps: { readonly bund
   const { bundles, users } = deps;
   const view = (b: BundleRecord) => b;
 
-  app.get('/api/v1/permissions', { schema: { tags: ['permissions'], response: { 200: Type.Array(BundleSchema), ...errors(401, 403) } } }, async (request) => {
+  app.get('/api/v1/permissions', { schema: { tags: ['permissions'], summary: 'List permission bundles', response: { 200: Type.Array(BundleSchema), ...errors(401, 403) } } }, async (request) => {
     requireCap(request, 'permissions.manage');
     return (await bundles.list()).map(view);
   });
 
-  app.post('/api/v1/permissions', { schema: { tags: ['permissions'], body: BundleBody, response: { 201: BundleSchema, ...errors(400, 401, 403, 409) } } }, async (request, reply) => {
+  app.post('/api/v1/permissions', { schema: { tags: ['permissions'], summary: 'Create a permission bundle', body: BundleBody, response: { 201: BundleSchema, ...errors(400, 401, 403, 409) } } }, async (request, reply) => {
     requireCap(request, 'permissions.manage');
     return reply.code(201).send(view(await bundles.create(request.body as BundleInput)));
   });
 
-  app.get('/api/v1/permissions/:id', { schema: { tags: ['permissions'], params: IdParams, response: { 200: BundleSchema, ...errors(401, 403, 404) } } }, async (request) => {
+  app.get('/api/v1/permissions/:id', { schema: { tags: ['permissions'], summary: 'One permission bundle', params: IdParams, response: { 200: BundleSchema, ...errors(401, 403, 404) } } }, async (request) => {
     requireCap(request, 'permissions.manage');
     const bundle = await bundles.get((request.params as { id: string }).id);
     if (!bundle) throw new AppError('ERR_BUNDLE_NOT_FOUND');
     return view(bundle);
   });
 
-  app.patch('/api/v1/permissions/:id', { schema: { tags: ['permissions'], params: IdParams, body: BundlePatch, response: { 200: BundleSchema, ...errors(400, 401, 403, 404, 409) } } }, async (request) => {
+  app.patch('/api/v1/permissions/:id', { schema: { tags: ['permissions'], summary: 'Edit a permission bundle', params: IdParams, body: BundlePatch, response: { 200: BundleSchema, ...errors(400, 401, 403, 404, 409) } } }, async (request) => {
     requireCap(request, 'permissions.manage');
     return view(await bundles.update((request.params as { id: string }).id, request.body as Partial<BundleInput> & { keys?: Capability[] }));
   });
 
-  app.delete('/api/v1/permissions/:id', { schema: { tags: ['permissions'], params: IdParams, response: { 200: OkSchema, ...errors(401, 403, 404) } } }, async (request) => {
+  app.delete('/api/v1/permissions/:id', { schema: { tags: ['permissions'], summary: 'Delete a bundle (and remove it from every user)', params: IdParams, response: { 200: OkSchema, ...errors(401, 403, 404) } } }, async (request) => {
     requireCap(request, 'permissions.manage');
     const id = (request.params as { id: string }).id;
     await bundles.remove(id);

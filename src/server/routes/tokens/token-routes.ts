@@ -71,7 +71,7 @@ function checkCapabilities(principal: Principal, caps: readonly Capability[] | u
 export function registerTokenRoutes(app: FastifyInstance, deps: { readonly tokens: TokenService }): void {
   const { tokens } = deps;
 
-  app.get('/api/v1/tokens', { schema: { tags: ['tokens'], querystring: ListQuery, ...errors(401, 403) } }, async (request) => {
+  app.get('/api/v1/tokens', { schema: { tags: ['tokens'], summary: 'List API tokens (a plain array; with query parameters {tokens,total})', querystring: ListQuery, response: { 200: Type.Union([Type.Array(TokenSchema), Type.Object({ tokens: Type.Array(TokenSchema), total: Type.Integer() })]), ...errors(400, 401, 403) } } }, async (request) => {
     requireCap(request, 'tokens.manage');
     const q = request.query as { _limit?: number; _offset?: number; name?: string; active?: boolean };
     const all = (await tokens.list()).map(tokenView);
@@ -82,7 +82,7 @@ export function registerTokenRoutes(app: FastifyInstance, deps: { readonly token
     return { tokens: matching.slice(offset, offset + (q._limit ?? 50)), total: matching.length };
   });
 
-  app.post('/api/v1/tokens', { schema: { tags: ['tokens'], body: CreateBody, response: { 201: Type.Intersect([TokenSchema, Type.Object({ raw_key: Type.String() })]), ...errors(400, 401, 403) } } }, async (request, reply) => {
+  app.post('/api/v1/tokens', { schema: { tags: ['tokens'], summary: 'Mint a token; raw_key is returned only in this response', body: CreateBody, response: { 201: Type.Intersect([TokenSchema, Type.Object({ raw_key: Type.String() })]), ...errors(400, 401, 403) } } }, async (request, reply) => {
     const principal = requireCap(request, 'tokens.manage');
     const body = request.body as TokenInput;
     checkCapabilities(principal, body.capabilities);
@@ -90,21 +90,21 @@ export function registerTokenRoutes(app: FastifyInstance, deps: { readonly token
     return reply.code(201).send({ ...tokenView(token), raw_key: rawKey });
   });
 
-  app.get('/api/v1/tokens/:id', { schema: { tags: ['tokens'], params: IdParams, response: { 200: TokenSchema, ...errors(401, 403, 404) } } }, async (request) => {
+  app.get('/api/v1/tokens/:id', { schema: { tags: ['tokens'], summary: 'One token (never its key or hash)', params: IdParams, response: { 200: TokenSchema, ...errors(401, 403, 404) } } }, async (request) => {
     requireCap(request, 'tokens.manage');
     const token = await tokens.get((request.params as { id: string }).id);
     if (!token) throw new AppError('ERR_TOKEN_NOT_FOUND');
     return tokenView(token);
   });
 
-  app.patch('/api/v1/tokens/:id', { schema: { tags: ['tokens'], params: IdParams, body: PatchBody, response: { 200: TokenSchema, ...errors(400, 401, 403, 404) } } }, async (request) => {
+  app.patch('/api/v1/tokens/:id', { schema: { tags: ['tokens'], summary: 'Rename, rescope, disable or change the expiry of a token', params: IdParams, body: PatchBody, response: { 200: TokenSchema, ...errors(400, 401, 403, 404) } } }, async (request) => {
     const principal = requireCap(request, 'tokens.manage');
     const patch = request.body as TokenPatch;
     checkCapabilities(principal, patch.capabilities);
     return tokenView(await tokens.update((request.params as { id: string }).id, patch));
   });
 
-  app.delete('/api/v1/tokens/:id', { schema: { tags: ['tokens'], params: IdParams, response: { 200: OkSchema, ...errors(401, 403, 404) } } }, async (request) => {
+  app.delete('/api/v1/tokens/:id', { schema: { tags: ['tokens'], summary: 'Revoke a token', params: IdParams, response: { 200: OkSchema, ...errors(401, 403, 404) } } }, async (request) => {
     requireCap(request, 'tokens.manage');
     await tokens.remove((request.params as { id: string }).id);
     return { ok: true };

@@ -14,12 +14,12 @@ export interface MeRouteDeps {
 
 /** Self-service for the signed-in user (`/api/v1/me/*` passes the lockgate, SPEC §7.3). */
 export function registerMeRoutes(app: FastifyInstance, deps: MeRouteDeps): void {
-  app.get('/api/v1/me', { schema: { tags: ['me'], response: { 200: Type.Object({ user: UserSchema, permissions: Type.Array(Type.String()) }), ...errors(401) } } }, async (request) => {
+  app.get('/api/v1/me', { schema: { tags: ['me'], summary: 'The signed-in user and their permissions', response: { 200: Type.Object({ user: UserSchema, permissions: Type.Array(Type.String()) }), ...errors(401) } } }, async (request) => {
     const principal = requireUser(request);
     return { user: userView(principal.user), permissions: principal.perms.report().capabilities };
   });
 
-  app.post('/api/v1/me/password', { schema: { tags: ['me'], body: ChangePasswordBody, response: { 200: Type.Object({ ok: Type.Boolean(), sessions_revoked: Type.Integer() }), ...errors(400, 401, 403) } } }, async (request) => {
+  app.post('/api/v1/me/password', { schema: { tags: ['me'], summary: 'Change your own password (other sessions end)', body: ChangePasswordBody, response: { 200: Type.Object({ ok: Type.Boolean(), sessions_revoked: Type.Integer() }), ...errors(400, 401, 403) } } }, async (request) => {
     const principal = requireUser(request);
     const body = request.body as { current_password: string; new_password: string };
     const verified = await deps.users.verifyPassword(principal.user.username, body.current_password);

@@ -10,7 +10,7 @@ import type { PermissionResolver } from '../../services/identity/permission-reso
 import type { SessionService } from '../../services/identity/session-service.ts';
 import type { UserService } from '../../services/identity/user-service.ts';
 import { errors, OkSchema } from '../common-schemas.ts';
-import { CreateUserBody, DeniedBody, ListUsersQuery, PatchUserBody, PermissionIdsBody, UserIdParams as IdParams, UserParams as UserParam, UserSchema, UserSessionParams, userView } from './user-schemas.ts';
+import { CreateUserBody, DeniedBody, EffectiveSchema, ListUsersQuery, PatchUserBody, PermissionIdsBody, SessionsSchema, UserIdParams as IdParams, UserParams as UserParam, UserSchema, UserSessionParams, userView } from './user-schemas.ts';
 
 export interface UserRouteDeps {
   readonly users: UserService;
@@ -42,14 +42,14 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     for (const id of ids) if (!(await deps.bundles.get(id))) throw new AppError('ERR_BUNDLE_NOT_FOUND', `no permission bundle with id "${id}"`);
   }
 
-  app.get('/api/v1/users', { schema: { tags: ['users'], querystring: ListUsersQuery, response: { 200: Type.Object({ users: Type.Array(UserSchema), total: Type.Integer() }), ...errors(401, 403) } } }, async (request) => {
+  app.get('/api/v1/users', { schema: { tags: ['users'], summary: 'List users (filter by username, disabled, permission_id)', querystring: ListUsersQuery, response: { 200: Type.Object({ users: Type.Array(UserSchema), total: Type.Integer() }), ...errors(401, 403) } } }, async (request) => {
     requireCap(request, 'users.manage');
     const q = request.query as { _limit?: number; _offset?: number; username?: string; disabled?: boolean; permission_id?: string };
     const result = await users.list({ limit: q._limit ?? 50, offset: q._offset ?? 0, username: q.username, disabled: q.disabled, permission_id: q.permission_id });
     return { users: result.users.map(userView), total: result.total };
   });
 
-  app.post('/api/v1/users', { schema: { tags: ['users'], body: CreateUserBody, response: { 201: UserSchema, ...errors(400, 401, 403, 404, 409) } } }, async (request, reply) => {
+  app.post('/api/v1/users', { schema: { tags: ['users'], summary: 'Create a user', body: CreateUserBody, response: { 201: UserSchema, ...errors(400, 401, 403, 404, 409) } } }, async (request, reply) => {
     requireCap(request, 'users.manage');
     const body = request.body as { username: string; password: string; email?: string; display_name?: string; is_superadmin?: boolean; permission_ids?: string[] };
     if (body.is_superadmin === true || body.permission_ids !== undefined) requireCap(request, 'permissions.manage');
@@ -60,12 +60,12 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     return reply.code(201).send(userView(user));
   });
 
-  app.get('/api/v1/users/:id', { schema: { tags: ['users'], params: IdParams, response: { 200: UserSchema, ...errors(401, 403, 404) } } }, async (request) => {
+  app.get('/api/v1/users/:id', { schema: { tags: ['users'], summary: 'One user, by id or username', params: IdParams, response: { 200: UserSchema, ...errors(401, 403, 404) } } }, async (request) => {
     requireCap(request, 'users.manage');
     return userView(await findUser((request.params as { id: string }).id));
   });
 
-  app.patch('/api/v1/users/:id', { schema: { tags: ['users'], params: IdParams, body: PatchUserBody, response: { 200: UserSchema, ...errors(400, 401, 403, 404, 409) } } }, async (request) => {
+  app.patch('/api/v1/users/:id', { schema: { tags: ['users'], summary: 'Edit a user; disabling or a new password ends their sessions', params: IdParams, body: PatchUserBody, response: { 200: UserSchema, ...errors(400, 401, 403, 404, 409) } } }, async (request) => {
     const principal = requireCap(request, 'users.manage');
     const patch = request.body as { is_superadmin?: boolean; disabled?: boolean; password?: string };
     if (patch.is_superadmin !== undefined && !principal.perms.superadmin) throw new AppError('ERR_FORBIDDEN', 'only a superadmin can change superadmin status');
@@ -77,7 +77,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     return userView(user);
   });
 
-  app.delete('/api/v1/users/:id', { schema: { tags: ['users'], params: IdParams, response: { 200: OkSchema, ...errors(401, 403, 404, 409) } } }, async (request) => {
+  app.delete('/api/v1/users/:id', { schema: { tags: ['users'], summary: 'Delete a user and end their sessions', params: IdParams, response: { 200: OkSchema, ...errors(401, 403, 404, 409) } } }, async (request) => {
     const principal = requireCap(request, 'users.manage');
     const target = await findUser((request.params as { id: string }).id);
     assertMayManage(principal, target, 'delete');
@@ -86,20 +86,20 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     return { ok: true };
   });
 
-  app.post('/api/v1/users-kick/:id', { schema: { tags: ['users'], params: IdParams, response: { 200: Type.Object({ revoked: Type.Integer() }), ...errors(401, 403, 404) } } }, async (request) => {
+  app.post('/api/v1/users-kick/:id', { schema: { tags: ['users'], summary: 'End every session of a user', params: IdParams, response: { 200: Type.Object({ revoked: Type.Integer() }), ...errors(401, 403, 404) } } }, async (request) => {
     requireCap(request, 'users.manage');
     const target = await findUser((request.params as { id: string }).id);
     return { revoked: await sessions.revokeAllForUser(target.id) };
   });
 
-  app.get('/api/v1/users-sessions/:user', { schema: { tags: ['users'], params: UserParam, response: errors(401, 403, 404) } }, async (request) => {
+  app.get('/api/v1/users-sessions/:user', { schema: { tags: ['users'], summary: "A user's live sessions (by hashed handle)", params: UserParam, response: { 200: SessionsSchema, ...errors(401, 403, 404) } } }, async (request) => {
     requireCap(request, 'users.manage');
     const target = await findUser((request.params as { user: string }).user);
     const list = await sessions.listForUser(target.id);
     return { sessions: list.map((s) => ({ handle: s.handle, created_at: s.record.created_at, expires_at: s.record.expires_at, provider: s.record.provider, ip: s.record.ip, user_agent: s.record.user_agent })) };
   });
 
-  app.delete('/api/v1/users-sessions/:user/:handle', { schema: { tags: ['users'], params: UserSessionParams, response: { 200: OkSchema, ...errors(400, 401, 403, 404) } } }, async (request) => {
+  app.delete('/api/v1/users-sessions/:user/:handle', { schema: { tags: ['users'], summary: 'End one session', params: UserSessionParams, response: { 200: OkSchema, ...errors(400, 401, 403, 404) } } }, async (request) => {
     requireCap(request, 'users.manage');
     const params = request.params as { user: string; handle: string };
     const target = await findUser(params.user);
@@ -109,7 +109,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     return { ok: true };
   });
 
-  app.get('/api/v1/users-effective/:user', { schema: { tags: ['users'], params: UserParam, response: errors(401, 403, 404) } }, async (request) => {
+  app.get('/api/v1/users-effective/:user', { schema: { tags: ['users'], summary: "A user's effective capabilities and where each comes from", params: UserParam, response: { 200: EffectiveSchema, ...errors(401, 403, 404) } } }, async (request) => {
     requireCap(request, 'users.manage');
     const target = await findUser((request.params as { user: string }).user);
     const report = (await deps.permissions.forUser(target)).report();
@@ -127,13 +127,13 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     };
   });
 
-  app.get('/api/v1/user-permissions/:id', { schema: { tags: ['permissions'], params: IdParams, response: { 200: PermissionIdsBody, ...errors(401, 403, 404) } } }, async (request) => {
+  app.get('/api/v1/user-permissions/:id', { schema: { tags: ['permissions'], summary: 'The permission bundles granted to a user', params: IdParams, response: { 200: PermissionIdsBody, ...errors(401, 403, 404) } } }, async (request) => {
     requireCap(request, 'permissions.manage');
     const target = await findUser((request.params as { id: string }).id);
     return { permission_ids: target.grants.map((g) => g.permission_id) };
   });
 
-  app.put('/api/v1/user-permissions/:id', { schema: { tags: ['permissions'], params: IdParams, body: PermissionIdsBody, response: { 200: PermissionIdsBody, ...errors(400, 401, 403, 404) } } }, async (request) => {
+  app.put('/api/v1/user-permissions/:id', { schema: { tags: ['permissions'], summary: 'Replace the bundles granted to a user', params: IdParams, body: PermissionIdsBody, response: { 200: PermissionIdsBody, ...errors(400, 401, 403, 404) } } }, async (request) => {
     requireCap(request, 'permissions.manage');
     const target = await findUser((request.params as { id: string }).id);
     const ids = (request.body as { permission_ids: string[] }).permission_ids;
@@ -142,7 +142,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     return { permission_ids: user.grants.map((g) => g.permission_id) };
   });
 
-  app.put('/api/v1/users-denied/:user', { schema: { tags: ['permissions'], params: UserParam, body: DeniedBody, response: { 200: DeniedBody, ...errors(400, 401, 403, 404) } } }, async (request) => {
+  app.put('/api/v1/users-denied/:user', { schema: { tags: ['permissions'], summary: 'Set capabilities denied to a user (even a superadmin)', params: UserParam, body: DeniedBody, response: { 200: DeniedBody, ...errors(400, 401, 403, 404) } } }, async (request) => {
     const principal = requireCap(request, 'permissions.manage');
     const target = await findUser((request.params as { user: string }).user);
     assertMayManage(principal, target, 'restrict');

@@ -81,3 +81,28 @@ export const ChangePasswordBody = Type.Object(
   { current_password: Type.String({ minLength: 1, maxLength: 4096 }), new_password: Type.String({ minLength: 1, maxLength: 4096 }) },
   { additionalProperties: false },
 );
+
+export const SessionsSchema = Type.Object({
+  sessions: Type.Array(
+    Type.Object({
+      handle: Type.String({ description: 'SHA-256 of the session cookie; the cookie itself never leaves the server' }),
+      created_at: Type.String(),
+      expires_at: Type.String(),
+      provider: Type.String(),
+      ip: Type.Optional(Type.String()),
+      user_agent: Type.Optional(Type.String()),
+    }),
+  ),
+});
+
+export const EffectiveSchema = Type.Object({
+  username: Type.String(),
+  user_id: Type.String(),
+  online: Type.Boolean(),
+  superadmin: Type.Boolean(),
+  superadmin_reason: Type.Optional(Type.String()),
+  capabilities: Type.Array(Type.String()),
+  patterns: Type.Record(Type.String(), Type.Array(Type.String())),
+  sources: Type.Array(Type.Object({ capability: Type.String(), kind: Type.String(), bundle: Type.Optional(Type.String()) })),
+  denied: Type.Array(Type.String()),
+});
