@@ -52,7 +52,6 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
   installValidators(app);
   installErrorHandling(app);
   installRequestContext(app);
-  await app.register(fastifyCookie);
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: 'pika', version: VERSION, description: 'Configuration server, secrets manager and personal vault' },
@@ -70,6 +69,8 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
     async (scope) => {
       registerHealthRoute(scope);
       await scope.register(async (api) => {
+        // Sessions exist only here; /data and /healthz never parse cookies.
+        await api.register(fastifyCookie);
         installAuth(api, authenticator);
         installAuditHook(api, { audit: services.audit, basePath });
         registerSystemRoutes(api, { users: services.users, basePath });
@@ -83,7 +84,7 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
         registerAuditRoutes(api, { audit: services.audit, retentionMs: config.audit.retentionMs });
       });
       await scope.register(async (data) => {
-        registerDataRoutes(data, { configs: services.configs, authenticator, audit: services.audit, clock });
+        registerDataRoutes(data, { ...services, authenticator, clock });
       });
       scope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },

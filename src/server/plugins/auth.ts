@@ -18,7 +18,7 @@ export interface AuthDeps {
   readonly sessions: Pick<SessionService, 'validate' | 'revoke'>;
   readonly users: Pick<UserService, 'get'>;
   readonly tokens: Pick<TokenService, 'authenticate' | 'touch'>;
-  readonly permissions: Pick<PermissionResolver, 'forUser' | 'forToken'>;
+  readonly permissions: Pick<PermissionResolver, 'forUser' | 'tokenAccess'>;
   readonly cookieName: string;
 }
 
@@ -32,9 +32,9 @@ export function createAuthenticator(deps: AuthDeps) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) throw new AppError('ERR_TOKEN_INVALID', 'the Authorization header must be "Bearer pika_…"');
     const token = await deps.tokens.authenticate(match[1]);
-    const perms = await deps.permissions.forToken(token);
-    deps.tokens.touch(token);
-    return { kind: 'token', token, perms };
+    const { perms, validUntil } = await deps.permissions.tokenAccess(token);
+    deps.tokens.touch(token.id);
+    return { kind: 'token', token, perms, validUntil };
   }
 
   async function fromSession(cookie: string): Promise<Principal | undefined> {

@@ -21,18 +21,24 @@ export function genRequestId(req: { headers: Record<string, string | string[] | 
   return `${PREFIX}-${counter.toString(36)}`;
 }
 
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+};
+/** API answers are never cached by intermediaries unless a route says otherwise (/data does). */
+const API_HEADERS = { ...SECURITY_HEADERS, 'cache-control': 'no-store' };
+
+/**
+ * Sets every static response header once, as the request arrives: routes and error handlers may
+ * override them later, and no extra onSend hook runs on the hot path.
+ */
 export function installRequestContext(app: FastifyInstance): void {
   app.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(isApiPath(request) ? API_HEADERS : SECURITY_HEADERS);
     void reply.header('x-request-id', request.id);
     done();
-  });
-  app.addHook('onSend', (request, reply, payload, done) => {
-    void reply.header('x-content-type-options', 'nosniff');
-    void reply.header('x-frame-options', 'DENY');
-    void reply.header('referrer-policy', 'no-referrer');
-    void reply.header('cross-origin-opener-policy', 'same-origin');
-    if (!reply.hasHeader('cache-control') && isApiPath(request)) void reply.header('cache-control', 'no-store');
-    done(null, payload);
   });
 }
 

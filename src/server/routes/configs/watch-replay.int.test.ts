@@ -50,7 +50,7 @@ describe('watch replay', () => {
     };
     app = Fastify({ forceCloseConnections: true });
     installErrorHandling(app);
-    const principal: Principal = { kind: 'token', token: { name: 'test' } as TokenRecord, perms: allPermissions() };
+    const principal: Principal = { kind: 'token', token: { name: 'test' } as TokenRecord, perms: allPermissions(), validUntil: Number.POSITIVE_INFINITY };
     app.decorateRequest('principal', undefined);
     app.addHook('onRequest', async (request) => {
       request.principal = principal;

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../../../shared/errors.ts';
 import { fileKeyOf, normalizeConfigPath, normalizeVariant } from '../../domain/config-path.ts';
@@ -7,12 +7,17 @@ import { parseVersionSelector } from '../../domain/semver-select.ts';
 import type { Authenticator } from '../../plugins/auth.ts';
 import type { AuditService } from '../../services/audit/audit-service.ts';
 import type { ConfigService } from '../../services/configs/config-service.ts';
+import type { PermissionResolver } from '../../services/identity/permission-resolver.ts';
+import type { TokenService } from '../../services/identity/token-service.ts';
 import { errors } from '../common-schemas.ts';
+import { createDataMemo, type MemoEntry } from './data-memo.ts';
 
 export interface DataRouteDeps {
-  readonly configs: Pick<ConfigService, 'read'>;
+  readonly configs: Pick<ConfigService, 'read' | 'isLive'>;
   readonly authenticator: Authenticator;
   readonly audit: Pick<AuditService, 'record'>;
+  readonly tokens: Pick<TokenService, 'touch'>;
+  readonly permissions: Pick<PermissionResolver, 'generation'>;
   readonly clock: () => number;
 }
 
@@ -39,10 +44,12 @@ const DataResponse = {
  * `GET /data/<path>` (SPEC §5): the consumer read API, token only. Answers with the resolved config,
  * an ETag, and 304 for a matching If-None-Match. ESO's webhook provider query-escapes the key it
  * puts into a templated URL, so `/data/app%2Fconfig%3Fvariant%3Dprod` is understood as
- * `/data/app/config?variant=prod` (explicit query parameters win).
+ * `/data/app/config?variant=prod` (explicit query parameters win). Repeated reads are answered
+ * from a memo of the checked outcome (data-memo.ts).
  */
 export function registerDataRoutes(app: FastifyInstance, deps: DataRouteDeps): void {
   const lastAudit = new Map<string, number>();
+  const memo = createDataMemo({ generation: deps.permissions.generation, isLive: deps.configs.isLive, clock: deps.clock });
 
   function sampleAudit(request: FastifyRequest, actor: string, target: string, status: number): void {
     const key = `${actor}\u0000${target}`;
@@ -53,7 +60,16 @@ export function registerDataRoutes(app: FastifyInstance, deps: DataRouteDeps): v
     deps.audit.record({ action: 'GET /data/*', actor, actor_type: 'token', target, status, ip: request.ip, request_id: request.id, detail: 'sampled: one entry per token and config per minute' });
   }
 
-  app.get('/data/*', { schema: { tags: ['data'], summary: 'Read a resolved config with an API token', querystring: DataQuery, response: { 200: DataResponse, 304: { description: 'Not modified (If-None-Match matched the ETag)', type: 'null' }, ...errors(400, 401, 403, 404, 502, 503) } } }, async (request, reply) => {
+  function serve(request: FastifyRequest, reply: FastifyReply, entry: Omit<MemoEntry, 'generation'>): FastifyReply {
+    deps.tokens.touch(entry.tokenId);
+    sampleAudit(request, entry.actor, entry.target, 200);
+    const { response } = entry;
+    void reply.headers({ etag: response.etag, 'x-pika-version': String(response.version), 'cache-control': 'no-cache' });
+    if (etagMatches(request.headers['if-none-match'], response.etag)) return reply.code(304).send();
+    return reply.type(response.contentType).send(response.body);
+  }
+
+  async function resolve(request: FastifyRequest): Promise<Omit<MemoEntry, 'generation'>> {
     const principal = await deps.authenticator.authenticate(request, { tokenOnly: true });
     if (principal?.kind !== 'token') throw new AppError('ERR_UNAUTHENTICATED', 'send an API token: Authorization: Bearer pika_…');
     const { path, query } = splitTemplatedPath((request.params as Record<string, string>)['*'] ?? '', request.query as Record<string, string | undefined>);
@@ -64,14 +80,22 @@ export function registerDataRoutes(app: FastifyInstance, deps: DataRouteDeps): v
     const actor = `token:${principal.token.name}`;
     try {
       const response = await deps.configs.read(principal.perms, ref, parseVersionSelector(query.version), format);
-      sampleAudit(request, actor, target, 200);
-      void reply.header('etag', response.etag).header('x-pika-version', String(response.version)).header('cache-control', 'no-cache');
-      if (etagMatches(request.headers['if-none-match'], response.etag)) return await reply.code(304).send();
-      return await reply.type(response.contentType).send(response.body);
+      return { response, tokenId: principal.token.id, expiresAt: principal.validUntil, actor, target };
     } catch (err) {
       if (err instanceof AppError && err.status === 403) sampleAudit(request, actor, target, 403);
       throw err;
     }
+  }
+
+  app.get('/data/*', { schema: { tags: ['data'], summary: 'Read a resolved config with an API token', querystring: DataQuery, response: { 200: DataResponse, 304: { description: 'Not modified (If-None-Match matched the ETag)', type: 'null' }, ...errors(400, 401, 403, 404, 502, 503) } } }, async (request, reply) => {
+    const authorization = request.headers.authorization;
+    const remembered = memo.lookup(authorization, request.url);
+    if (remembered) return serve(request, reply, remembered);
+    // Read before the checks: an identity change while they run makes the memo entry stale at once.
+    const generation = deps.permissions.generation();
+    const entry = await resolve(request);
+    if (authorization !== undefined) memo.remember(authorization, request.url, entry, generation);
+    return serve(request, reply, entry);
   });
 }
 

@@ -172,5 +172,5 @@ export function createConfigService(deps: ConfigServiceDeps) {
     return response;
   }
 
-  return { getFile, save, remove, versions, setConstraint, variants, listFolder, createFolder, deleteFolder, render, read };
+  return { getFile, save, remove, versions, setConstraint, variants, listFolder, createFolder, deleteFolder, render, read, isLive: cache.isLive };
 }

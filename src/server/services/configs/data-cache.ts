@@ -25,10 +25,14 @@ export function createDataCache(options: DataCacheOptions) {
   let bytes = 0;
   let generation = 0;
 
+  /** Responses currently cached: a holder of one can tell whether it is still current. */
+  const live = new WeakSet<CachedResponse>();
+
   function drop(key: string): void {
     const entry = entries.get(key);
     if (!entry) return;
     entries.delete(key);
+    live.delete(entry);
     bytes -= entry.body.length;
     for (const dep of entry.deps) {
       const keys = byDep.get(dep);
@@ -52,6 +56,7 @@ export function createDataCache(options: DataCacheOptions) {
     if (startedAt !== generation || value.body.length > options.maxBytes / 4) return;
     drop(key);
     entries.set(key, value);
+    live.add(value);
     bytes += value.body.length;
     for (const dep of value.deps) {
       let keys = byDep.get(dep);
@@ -76,5 +81,5 @@ export function createDataCache(options: DataCacheOptions) {
   /** Sizes for metrics and tests: entries, body bytes, and configs indexed for invalidation. */
   const stats = () => ({ entries: entries.size, bytes, deps: byDep.size });
 
-  return { get, set, invalidate, mark: () => generation, size: () => entries.size, stats };
+  return { get, set, invalidate, isLive: (response: CachedResponse) => live.has(response), mark: () => generation, size: () => entries.size, stats };
 }

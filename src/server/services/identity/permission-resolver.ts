@@ -89,6 +89,13 @@ export function createPermissionResolver(deps: PermissionResolverDeps) {
     return (await resolveToken(token, 0)).perms;
   }
 
+  /** The token's permissions and the instant they stop holding (its own or an ancestor's expiry). */
+  async function tokenAccess(token: TokenRecord): Promise<{ perms: Permissions; validUntil: number }> {
+    const resolved = await resolveToken(token, 0);
+    const own = token.expires_at === undefined ? Infinity : Date.parse(token.expires_at);
+    return { perms: resolved.perms, validUntil: Math.min(own, resolved.until) };
+  }
+
   async function resolveToken(token: TokenRecord, depth: number): Promise<ResolvedToken> {
     const hit = tokenCache.get(token.id);
     if (hit && hit.until <= clock()) throw new AppError('ERR_TOKEN_CREATOR_INACTIVE', 'the token that created this token has expired');
@@ -134,7 +141,10 @@ export function createPermissionResolver(deps: PermissionResolverDeps) {
     return out;
   }
 
-  return { forUser, forToken, sourcesForUser, invalidate };
+  /** Grows with every identity change; anything derived from an identity is stale once it moves. */
+  const currentGeneration = () => generation;
+
+  return { forUser, forToken, tokenAccess, sourcesForUser, invalidate, generation: currentGeneration };
 }
 
 /**

@@ -99,7 +99,7 @@ describe('token service', () => {
     const { tokens, advance } = await setup();
     const { token, rawKey } = await tokens.create({ name: 'ci', scopes: [] }, CREATOR);
     advance(5000);
-    tokens.touch(await tokens.authenticate(rawKey));
+    tokens.touch((await tokens.authenticate(rawKey)).id);
     expect((await tokens.get(token.id))?.last_used_at).toBeUndefined();
     expect(await tokens.flushUsage()).toBe(1);
     expect((await tokens.get(token.id))?.last_used_at).toBe(new Date(NOW + 5000).toISOString());

@@ -148,8 +148,8 @@ export function createTokenService(deps: TokenServiceDeps) {
   }
 
   /** Records a use; flushed in batches by {@link flushUsage}. */
-  function touch(token: TokenRecord): void {
-    pendingUse.set(token.id, clock());
+  function touch(tokenId: string): void {
+    pendingUse.set(tokenId, clock());
   }
 
   async function flushUsage(): Promise<number> {
