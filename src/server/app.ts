@@ -3,23 +3,27 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { VERSION } from '../shared/version.ts';
 import type { PikaConfig } from './config/config-schema.ts';
+import { autoUnlockFromFile } from './barrier/auto-unlock.ts';
 import { installAuditHook } from './plugins/audit-hook.ts';
 import { createAuthenticator, installAuth } from './plugins/auth.ts';
 import { handleClientError, installErrorHandling } from './plugins/error-handler.ts';
+import { installLockgate } from './plugins/lockgate.ts';
 import { genRequestId, installRequestContext } from './plugins/request-context.ts';
 import { installValidators } from './plugins/validation.ts';
 import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
 import { registerConfigRoutes } from './routes/configs/config-routes.ts';
 import { registerWatchRoutes } from './routes/configs/watch-routes.ts';
 import { registerDataRoutes } from './routes/data/data-routes.ts';
+import { registerKeyRoutes } from './routes/key/key-routes.ts';
 import { registerLoginRoutes } from './routes/login/login-routes.ts';
+import { registerSettingsRoutes } from './routes/settings/settings-routes.ts';
 import { registerBundleRoutes } from './routes/permissions/bundle-routes.ts';
 import { registerHealthRoute, registerSystemRoutes } from './routes/system/system-routes.ts';
 import { registerTokenRoutes } from './routes/tokens/token-routes.ts';
 import { registerMeRoutes } from './routes/users/me-routes.ts';
 import { registerUserRoutes } from './routes/users/user-routes.ts';
 import type { ExternalSources } from './services/externals/external-sources.ts';
-import { createServices, startBackgroundJobs } from './services/create-services.ts';
+import { createServices, type Services, startBackgroundJobs } from './services/create-services.ts';
 import type { Store } from './storage/store.ts';
 
 export interface AppDeps {
@@ -29,6 +33,8 @@ export interface AppDeps {
   /** bcrypt cost (default 10); tests lower it. */
   readonly passwordCost?: number;
   readonly externals?: ExternalSources;
+  /** scrypt cost of the server key; tests lower it (docs/encryption.md has the default). */
+  readonly kdfCost?: { N: number; r: number; p: number };
 }
 
 /**
@@ -61,7 +67,9 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
   });
 
   const onError = (err: unknown, context: string) => { app.log.error({ err }, `${context} failed`); };
-  const services = createServices(config, { store: deps.store, clock, passwordCost: deps.passwordCost, externals: deps.externals, onError });
+  const services = createServices(config, { store: deps.store, clock, passwordCost: deps.passwordCost, externals: deps.externals, kdfCost: deps.kdfCost, onError });
+  const encryption = await bootKeyState(services.keys, config.encryption.passwordFile, app.log);
+  installLockgate(app, { isLocked: () => services.keys.state() === 'locked', basePath });
   const authenticator = createAuthenticator({ ...services, cookieName: config.server.cookie.name });
   const cookie = { ...config.server.cookie, path: basePath === '' ? '/' : basePath, maxAgeSeconds: Math.floor(config.server.sessionTtlMs / 1000) };
 
@@ -73,7 +81,9 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
         await api.register(fastifyCookie);
         installAuth(api, authenticator);
         installAuditHook(api, { audit: services.audit, basePath });
-        registerSystemRoutes(api, { users: services.users, basePath });
+        registerSystemRoutes(api, { users: services.users, basePath, encryption });
+        registerKeyRoutes(api, { keys: services.keys, unlockLimiter: services.unlockLimiter });
+        registerSettingsRoutes(api, services);
         registerLoginRoutes(api, { ...services, cookie, basePath });
         registerMeRoutes(api, services);
         registerConfigRoutes(api, services);
@@ -98,4 +108,14 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
   });
   await app.ready();
   return app;
+}
+
+/** Loads the key state at boot and applies the optional password file (SPEC §7). */
+async function bootKeyState(keys: Services['keys'], passwordFile: string | undefined, log: FastifyBaseLogger): Promise<{ configInvalid: boolean }> {
+  await keys.load();
+  const result = passwordFile === undefined ? { configInvalid: false } : await autoUnlockFromFile(keys, passwordFile, log);
+  const state = keys.state();
+  if (state === 'uninitialized') log.info('encryption at rest is not enabled yet; initialize it with POST /api/v1/key/initialize');
+  else if (state === 'locked') log.warn('the server is locked: unlock it with POST /api/v1/key/unlock (everything else answers 503)');
+  return result;
 }

@@ -1,3 +1,4 @@
+import { createKeyManager, type KeyState } from '../barrier/key-manager.ts';
 import type { PikaConfig } from '../config/config-schema.ts';
 import type { Store } from '../storage/store.ts';
 import { createAuditService } from './audit/audit-service.ts';
@@ -14,6 +15,8 @@ import { createPermissionResolver } from './identity/permission-resolver.ts';
 import { createSessionService } from './identity/session-service.ts';
 import { createTokenService } from './identity/token-service.ts';
 import { createUserService } from './identity/user-service.ts';
+import { createAttemptLimiter } from './security/attempt-limiter.ts';
+import { createSettingsService } from './settings/settings-service.ts';
 
 export interface ServiceDeps {
   readonly store: Store;
@@ -22,6 +25,9 @@ export interface ServiceDeps {
   readonly passwordCost?: number;
   readonly externals?: ExternalSources;
   readonly onError: (err: unknown, context: string) => void;
+  /** scrypt cost of the server key (default: 2^17, 8, 1); tests lower it. */
+  readonly kdfCost?: { N: number; r: number; p: number };
+  readonly onKeyState?: (state: KeyState) => void;
 }
 
 /**
@@ -41,6 +47,13 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
   const sessions = createSessionService({ store, clock, ttlMs: config.server.sessionTtlMs });
   const audit = createAuditService({ store, clock, retentionMs: config.audit.retentionMs, onError: (err) => { deps.onError(err, 'audit write'); } });
 
+  // The key manager re-seals what the settings service stores; the settings service seals
+  // through the key manager. The resealer list is read late to close that loop.
+  const keys = createKeyManager({ store, clock, kdfCost: deps.kdfCost, resealers: () => [settings.resealer], onStateChange: deps.onKeyState });
+  const settings = createSettingsService({ store, keys });
+  // Unlock guesses: 5 free per client per 15 minutes, then backoff; 30 blocks the window.
+  const unlockLimiter = createAttemptLimiter({ clock, windowMs: 15 * 60_000, soft: 5, hard: 30, backoffBaseMs: 1_000, backoffMaxMs: 60_000 });
+
   const feed = createChangeFeed({ store, clock, retain: 100_000 });
   const repo = createConfigRepo(store);
   const writer = createConfigWriter({ store, repo, feed, clock });
@@ -49,7 +62,7 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
   feed.subscribe((event) => { cache.invalidate(event.variant === undefined ? event.path : `${event.path}@${event.variant}`); });
   const configs = createConfigService({ repo, writer, resolver, cache });
 
-  return { hasher, users, bundles, tokens, permissions, sessions, audit, feed, configs };
+  return { hasher, users, bundles, tokens, permissions, sessions, audit, feed, configs, keys, settings, unlockLimiter };
 }
 
 export type Services = ReturnType<typeof createServices>;

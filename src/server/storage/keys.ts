@@ -72,6 +72,12 @@ export const systemKeys = {
   key: 'sys/key',
 } as const;
 
+export const settingsKeys = {
+  /** One settings section (services/settings/settings-sections.ts), secrets sealed in place. */
+  section: (name: string) => `settings/${name}`,
+  prefix: 'settings/',
+} as const;
+
 export const auditKeys = {
   entry: (id: string) => `audit/${id}`,
   prefix: 'audit/',

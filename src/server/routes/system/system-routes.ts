@@ -7,6 +7,8 @@ import type { UserService } from '../../services/identity/user-service.ts';
 export interface SystemRouteDeps {
   readonly users: Pick<UserService, 'hasAnyUser'>;
   readonly basePath: string;
+  /** True when encryption.password_file could not unlock the server (seed 001). */
+  readonly encryption: { readonly configInvalid: boolean };
 }
 
 const InfoSchema = Type.Object({
@@ -24,6 +26,7 @@ const InfoSchema = Type.Object({
   capabilities: Type.Array(Type.Object({ key: Type.String(), description: Type.String(), path_scoped: Type.Boolean() })),
   setup_required: Type.Optional(Type.Boolean()),
   local_login_name: Type.String(),
+  encryption_config_invalid: Type.Optional(Type.Boolean()),
 });
 
 /** `/api/v1/info`: the UI's boot document; always answered, even while locked (SPEC §7.3). */
@@ -43,6 +46,7 @@ export function registerSystemRoutes(app: FastifyInstance, deps: SystemRouteDeps
       capabilities: CAPABILITIES.map((c) => ({ key: c.key, description: c.description, path_scoped: c.pathScoped })),
       local_login_name: 'local',
     };
+    if (deps.encryption.configInvalid) body.encryption_config_invalid = true;
     if (principal) {
       body.user = principal.kind === 'user' ? principal.user.username : `token:${principal.token.name}`;
       body.user_id = principal.kind === 'user' ? principal.user.id : principal.token.id;
