@@ -118,7 +118,7 @@ describe('key manager', () => {
     const crashing = secretsOwner(store, { failOnce: true });
     const doomed = createKeyManager({ store, clock: Date.now, kdfCost: cost, resealers: () => [crashing.resealer] });
     await doomed.load();
-    await expect(doomed.rotate('old', 'new')).rejects.toThrow(/simulated crash/);
+    await expect(doomed.rotate('old', 'new')).rejects.toMatchObject({ code: 'ERR_KEY_ROTATION_FAILED' });
     expect(await owner.keyIds()).toEqual([oldId, oldId]); // nothing moved yet
 
     // The next process: the old passphrase no longer opens anything; the new one finishes the job.
@@ -148,7 +148,7 @@ describe('key manager', () => {
     const failing = secretsOwner(store, { failOnce: true });
     const m2 = createKeyManager({ store, clock: Date.now, kdfCost: cost, resealers: () => [failing.resealer] });
     await m2.load();
-    await expect(m2.rotate('one', 'two')).rejects.toThrow(/simulated crash/);
+    await expect(m2.rotate('one', 'two')).rejects.toMatchObject({ code: 'ERR_KEY_ROTATION_FAILED' });
     const m3 = createKeyManager({ store, clock: Date.now, kdfCost: cost, resealers: () => [owner.resealer] });
     await m3.load();
     await m3.rotate('two', 'three');

@@ -152,7 +152,11 @@ export function createKeyManager(deps: KeyManagerDeps) {
       const next = keyringWith([...[...current.keys].map(([id, bytes]) => ({ id, bytes })), key], key.id);
       await write(await sealKeyring(next, newPassphrase, cost, { initializedAt: record.initialized_at, rotatedAt: now() }));
       setKeyring(next);
-      await finishRotation(newPassphrase);
+      // From here the new passphrase is the key; a failure only delays the re-sealing, which
+      // the next unlock or rotation resumes.
+      await finishRotation(newPassphrase).catch((err: unknown) => {
+        throw new AppError('ERR_KEY_ROTATION_FAILED', `the new key is active, but re-sealing stopped (${(err as Error).message}); unlock or rotate again with the new key to finish`);
+      });
     });
   }
 

@@ -56,11 +56,11 @@ export const ADMIN = { username: 'admin', password: 'correct horse battery' };
  * Starts the app on a real on-disk store. `env` is a PIKA_* environment applied on top of the
  * defaults (the same loader the process uses), e.g. `{ PIKA_SERVER_BASE_PATH: '/pika' }`.
  */
-export async function startTestApp(options: { env?: Record<string, string>; deps?: Partial<AppDeps>; dir?: string } = {}): Promise<TestApp> {
+export async function startTestApp(options: { env?: Record<string, string>; deps?: Partial<AppDeps>; dir?: string; wrapStore?: (store: Store) => Store } = {}): Promise<TestApp> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pika-int-'));
   const { config } = loadConfig({ env: { PIKA_STORAGE_PATH: join(dir, 'store'), ...options.env }, cwd: dir });
   const store = await openDiskStore(config.storage.path, { sync: false });
-  const app = await buildApp(config, { store, passwordCost: 4, kdfCost: { N: 2 ** 10, r: 8, p: 1 }, ...options.deps });
+  const app = await buildApp(config, { store: options.wrapStore ? options.wrapStore(store) : store, passwordCost: 4, kdfCost: { N: 2 ** 10, r: 8, p: 1 }, ...options.deps });
 
   async function request(req: TestRequest): Promise<TestResponse> {
     const headers: Record<string, string> = { ...req.headers };

@@ -57,32 +57,41 @@ export function maskSecrets(schema: Schema, stored: Json): Json {
  * `previous` (array items matched by `name`), `clear_<field>: true` removing them.
  */
 export function mergeSecrets(schema: Schema, incoming: Json, previous: Json, seal: (plaintext: string) => StoredSecret): Json {
-  const { props, items, map } = childSchemas(schema);
-  if (Array.isArray(incoming) && items) {
-    const prev = Array.isArray(previous) ? previous : [];
-    return incoming.map((item: unknown, i) => {
-      const name = isObject(item) ? item.name : undefined;
-      const match = name === undefined ? prev[i] : prev.find((p) => isObject(p) && p.name === name);
-      return mergeSecrets(items, item, match, seal);
-    });
-  }
+  const { items } = childSchemas(schema);
+  if (Array.isArray(incoming) && items) return mergeList(items, incoming, Array.isArray(previous) ? previous : [], seal);
   if (!isObject(incoming)) return incoming;
-  const before = isObject(previous) ? previous : {};
+  return mergeObject(schema, incoming, isObject(previous) ? previous : {}, seal);
+}
+
+function mergeList(items: Schema, incoming: unknown[], previous: unknown[], seal: (plaintext: string) => StoredSecret): Json {
+  return incoming.map((item, i) => {
+    const name = isObject(item) ? item.name : undefined;
+    const match = name === undefined ? previous[i] : previous.find((p) => isObject(p) && p.name === name);
+    return mergeSecrets(items, item, match, seal);
+  });
+}
+
+function mergeObject(schema: Schema, incoming: Record<string, unknown>, before: Record<string, unknown>, seal: (plaintext: string) => StoredSecret): Json {
+  const { props, map } = childSchemas(schema);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(incoming)) {
-    if (key.startsWith('clear_') && props?.[key.slice(6)]?.['x-secret']) continue;
     const child = props?.[key] ?? map;
-    out[key] = child?.['x-secret'] ? undefined : child ? mergeSecrets(child, value, before[key], seal) : value;
+    if (child?.['x-secret'] || (key.startsWith('clear_') && props?.[key.slice(6)]?.['x-secret'])) continue;
+    out[key] = child ? mergeSecrets(child, value, before[key], seal) : value;
   }
   for (const [key, child] of Object.entries(props ?? {})) {
     if (!child['x-secret']) continue;
-    const given = incoming[key];
-    if (incoming[clearFlag(key)] === true) delete out[key];
-    else if (typeof given === 'string' && given !== '') out[key] = seal(given);
-    else if (isStoredSecret(before[key])) out[key] = before[key];
-    else delete out[key];
+    const secret = resolveSecret(incoming[key], incoming[clearFlag(key)] === true, before[key], seal);
+    if (secret !== undefined) out[key] = secret;
   }
   return out;
+}
+
+/** What to store for one secret field: a new value, the kept one, or nothing. */
+function resolveSecret(given: unknown, clear: boolean, before: unknown, seal: (plaintext: string) => StoredSecret): StoredSecret | undefined {
+  if (clear) return undefined;
+  if (typeof given === 'string' && given !== '') return seal(given);
+  return isStoredSecret(before) ? before : undefined;
 }
 
 /** Plaintext secrets for internal consumers; a locked server (no keys) reveals nothing. */
