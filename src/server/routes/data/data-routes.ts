@@ -6,6 +6,7 @@ import { parseFormat } from '../../domain/formats.ts';
 import { parseVersionSelector } from '../../domain/semver-select.ts';
 import type { Authenticator } from '../../plugins/auth.ts';
 import type { AuditService } from '../../services/audit/audit-service.ts';
+import type { Principal } from '../../services/access/principal.ts';
 import type { ConfigService } from '../../services/configs/config-service.ts';
 import type { PermissionResolver } from '../../services/identity/permission-resolver.ts';
 import type { TokenService } from '../../services/identity/token-service.ts';
@@ -51,27 +52,44 @@ export function registerDataRoutes(app: FastifyInstance, deps: DataRouteDeps): v
   const lastAudit = new Map<string, number>();
   const memo = createDataMemo({ generation: deps.permissions.generation, isLive: deps.configs.isLive, clock: deps.clock });
 
-  function sampleAudit(request: FastifyRequest, actor: string, target: string, status: number): void {
-    const key = `${actor}\u0000${target}`;
+  /**
+   * Reads are audited sampled (SPEC §14): one entry per caller, config and outcome per minute.
+   * The caller is the token id when known, else the client address (refused tokens).
+   */
+  function sampleAudit(request: FastifyRequest, who: { actor: string; id: string }, target: string, status: number): void {
+    const key = `${who.id}\u0000${target}\u0000${status}`;
     const now = deps.clock();
     if ((lastAudit.get(key) ?? 0) > now - AUDIT_SAMPLE_MS) return;
     if (lastAudit.size > 10_000) lastAudit.clear();
     lastAudit.set(key, now);
-    deps.audit.record({ action: 'GET /data/*', actor, actor_type: 'token', target, status, ip: request.ip, request_id: request.id, detail: 'sampled: one entry per token and config per minute' });
+    const actorType = who.actor === 'anonymous' ? 'anonymous' : 'token';
+    deps.audit.record({ action: 'GET /data/*', actor: who.actor, actor_type: actorType, target, status, ip: request.ip, request_id: request.id, detail: 'sampled: one entry per caller, config and outcome per minute' });
   }
 
   function serve(request: FastifyRequest, reply: FastifyReply, entry: Omit<MemoEntry, 'generation'>): FastifyReply {
     deps.tokens.touch(entry.tokenId);
-    sampleAudit(request, entry.actor, entry.target, 200);
     const { response } = entry;
+    const notModified = etagMatches(request.headers['if-none-match'], response.etag);
+    sampleAudit(request, { actor: entry.actor, id: entry.tokenId }, entry.target, notModified ? 304 : 200);
     void reply.headers({ etag: response.etag, 'x-pika-version': String(response.version), 'cache-control': 'no-cache' });
-    if (etagMatches(request.headers['if-none-match'], response.etag)) return reply.code(304).send();
+    if (notModified) return reply.code(304).send();
     return reply.type(response.contentType).send(response.body);
   }
 
+  async function authenticate(request: FastifyRequest): Promise<Extract<Principal, { kind: 'token' }>> {
+    try {
+      const principal = await deps.authenticator.authenticate(request, { tokenOnly: true });
+      if (principal?.kind !== 'token') throw new AppError('ERR_UNAUTHENTICATED', 'send an API token: Authorization: Bearer pika_…');
+      return principal;
+    } catch (err) {
+      // Unknown, disabled, expired and orphaned tokens are refusals worth a trail too.
+      if (err instanceof AppError) sampleAudit(request, { actor: 'anonymous', id: `ip:${request.ip}` }, request.url.split('?', 1)[0]?.slice(0, 512) ?? '', err.status);
+      throw err;
+    }
+  }
+
   async function resolve(request: FastifyRequest): Promise<Omit<MemoEntry, 'generation'>> {
-    const principal = await deps.authenticator.authenticate(request, { tokenOnly: true });
-    if (principal?.kind !== 'token') throw new AppError('ERR_UNAUTHENTICATED', 'send an API token: Authorization: Bearer pika_…');
+    const principal = await authenticate(request);
     const { path, query } = splitTemplatedPath((request.params as Record<string, string>)['*'] ?? '', request.query as Record<string, string | undefined>);
     const variant = query.variant === undefined || query.variant === '' ? undefined : normalizeVariant(query.variant);
     const ref = { path: normalizeConfigPath(path), variant };
@@ -82,7 +100,7 @@ export function registerDataRoutes(app: FastifyInstance, deps: DataRouteDeps): v
       const response = await deps.configs.read(principal.perms, ref, parseVersionSelector(query.version), format);
       return { response, tokenId: principal.token.id, expiresAt: principal.validUntil, actor, target };
     } catch (err) {
-      if (err instanceof AppError && err.status === 403) sampleAudit(request, actor, target, 403);
+      if (err instanceof AppError && err.status === 403) sampleAudit(request, { actor, id: principal.token.id }, target, 403);
       throw err;
     }
   }

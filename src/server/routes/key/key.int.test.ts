@@ -154,6 +154,19 @@ describe('server key lifecycle', () => {
     expect((await admin.post('/api/v1/key/unlock', { key: NEW_KEY })).status).toBe(200);
   });
 
+  it('honours a per-user deny of key.unlock even for a holder of settings.manage', async () => {
+    const first = await initialized();
+    const bundle = await first.admin.post('/api/v1/permissions', { key: 'ops', name: 'Ops', keys: ['settings.manage'] });
+    const ops = await first.admin.post('/api/v1/users', { username: 'ops', password: 'ops-password', permission_ids: [bundle.json.id] });
+    expect((await first.admin.put(`/api/v1/users-denied/${ops.json.id}`, { capability_keys: ['key.unlock'] })).status).toBe(200);
+    const t = await restart(first.t);
+    const opsClient = await t.login('ops', 'ops-password');
+    const refused = await opsClient.post('/api/v1/key/unlock', { key: KEY });
+    expect(refused.status).toBe(403);
+    expect(refused.json.code).toBe('ERR_FORBIDDEN');
+    expect((await opsClient.get('/api/v1/info')).json.permissions).not.toContain('key.unlock');
+  });
+
   it('unlock and lock before initialization answer 409', async () => {
     const t = await boot();
     const admin = await t.bootstrapAdmin();

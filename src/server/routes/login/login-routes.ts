@@ -110,7 +110,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
 
   app.post(
     '/login/pass/local',
-    { schema: { tags: ['login'], summary: 'Password sign-in; sets the session cookie', body: Credentials, response: { 200: LoginResult, ...errors(400, 401, 403, 429) } } },
+    { schema: { tags: ['login'], summary: 'Password sign-in; sets the session cookie', body: Credentials, response: { 200: LoginResult, ...errors(400, 401, 403) } } },
     async (request, reply) => {
       const body = request.body as { username: string; password: string };
       const user = await auditRefusals(request, 'login.failure', body.username.slice(0, 128), async () => {

@@ -67,6 +67,12 @@ function checkCapabilities(principal: Principal, caps: readonly Capability[] | u
   }
 }
 
+function mayEdit(principal: Principal, token: TokenRecord): boolean {
+  if (principal.perms.superadmin) return true;
+  if (principal.kind === 'user') return token.created_by_user_id === principal.user.id && token.created_by_token_id === undefined;
+  return token.created_by_token_id === principal.token.id;
+}
+
 /** API tokens (`tokens.manage`, SPEC §6). The raw key is returned once, at creation. */
 export function registerTokenRoutes(app: FastifyInstance, deps: { readonly tokens: TokenService }): void {
   const { tokens } = deps;
@@ -101,7 +107,13 @@ export function registerTokenRoutes(app: FastifyInstance, deps: { readonly token
     const principal = requireCap(request, 'tokens.manage');
     const patch = request.body as TokenPatch;
     checkCapabilities(principal, patch.capabilities);
-    return tokenView(await tokens.update((request.params as { id: string }).id, patch));
+    const id = (request.params as { id: string }).id;
+    const existing = await tokens.get(id);
+    if (!existing) throw new AppError('ERR_TOKEN_NOT_FOUND');
+    // A token is bounded by its creator's rights, so editing someone else's token would let a
+    // tokens.manage holder lend themselves those rights: only its creator or a superadmin may.
+    if (!mayEdit(principal, existing)) throw new AppError('ERR_FORBIDDEN', 'only the creator of this token or a superadmin can change it; revoke it and mint your own instead');
+    return tokenView(await tokens.update(id, patch));
   });
 
   app.delete('/api/v1/tokens/:id', { schema: { tags: ['tokens'], summary: 'Revoke a token', params: IdParams, response: { 200: OkSchema, ...errors(401, 403, 404) } } }, async (request) => {

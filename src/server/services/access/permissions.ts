@@ -44,8 +44,12 @@ export function allPermissions(): Permissions {
   };
 }
 
-export function grantPermissions(grants: Grants, superadmin = false): Permissions {
-  const lookup = (cap: Capability) => grants.get(cap) ?? (cap === 'key.unlock' ? grants.get('settings.manage') : undefined);
+/**
+ * Permissions from grants. `settings.manage` implies `key.unlock` unless `key.unlock` itself is
+ * denied to the user (a deny always wins, also over an implication).
+ */
+export function grantPermissions(grants: Grants, superadmin = false, denied: readonly Capability[] = []): Permissions {
+  const lookup = (cap: Capability) => grants.get(cap) ?? (cap === 'key.unlock' && !denied.includes('key.unlock') ? grants.get('settings.manage') : undefined);
   return {
     superadmin,
     can(cap, path) {

@@ -76,7 +76,7 @@ export function createPermissionResolver(deps: PermissionResolverDeps) {
     const hit = cache.get(`u:${user.id}`);
     if (hit) return hit;
     const started = generation;
-    const perms = user.is_superadmin && user.denied_capabilities.length === 0 ? allPermissions() : grantPermissions(await userGrants(user), user.is_superadmin);
+    const perms = user.is_superadmin && user.denied_capabilities.length === 0 ? allPermissions() : grantPermissions(await userGrants(user), user.is_superadmin, user.denied_capabilities);
     if (started === generation) cache.set(`u:${user.id}`, perms);
     return perms;
   }
@@ -135,7 +135,7 @@ export function createPermissionResolver(deps: PermissionResolverDeps) {
     for (const grant of user.grants) {
       const bundle = bundles.get(grant.permission_id);
       if (!bundle) continue;
-      const held = withImplied(bundle.keys.filter((c) => !user.denied_capabilities.includes(c)));
+      const held = withImplied(bundle.keys.filter((c) => !user.denied_capabilities.includes(c))).filter((c) => !user.denied_capabilities.includes(c));
       for (const capability of held) out.push({ capability, kind: 'db_bundle', bundle: bundle.key });
     }
     return out;
