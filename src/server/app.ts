@@ -11,6 +11,7 @@ import { installLockgate } from './plugins/lockgate.ts';
 import { genRequestId, installRequestContext } from './plugins/request-context.ts';
 import { installValidators } from './plugins/validation.ts';
 import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
+import { registerBackupRoutes } from './routes/backup/backup-routes.ts';
 import { registerConfigRoutes } from './routes/configs/config-routes.ts';
 import { registerWatchRoutes } from './routes/configs/watch-routes.ts';
 import { registerDataRoutes } from './routes/data/data-routes.ts';
@@ -92,6 +93,7 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
         registerUserRoutes(api, services);
         registerBundleRoutes(api, services);
         registerAuditRoutes(api, { audit: services.audit, retentionMs: config.audit.retentionMs });
+        await registerBackupRoutes(api, services);
       });
       await scope.register(async (data) => {
         registerDataRoutes(data, { ...services, authenticator, clock });

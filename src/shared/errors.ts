@@ -61,6 +61,12 @@ export const ERRORS = {
   ERR_KEY_ALREADY_INITIALIZED: { status: 409, message: 'the server key is already initialized' },
   ERR_KEY_NOT_INITIALIZED: { status: 409, message: 'the server key has not been initialized' },
   ERR_KEY_ROTATION_FAILED: { status: 500, message: 'key rotation could not finish; unlock or rotate again to resume' },
+
+  ERR_BACKUP_CORRUPT: { status: 400, message: 'the backup archive is damaged or not a pika backup' },
+  ERR_BACKUP_PASSWORD: { status: 403, message: 'wrong backup password' },
+  ERR_BACKUP_PASSWORD_REQUIRED: { status: 400, message: 'this backup is encrypted; send its password in X-Encryption-Password' },
+  ERR_BACKUP_VERSION: { status: 400, message: 'this backup format version is not supported' },
+  ERR_BACKUP_TOO_LARGE: { status: 413, message: 'the backup exceeds the archive size limit' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

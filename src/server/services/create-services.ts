@@ -2,6 +2,7 @@ import { createKeyManager, type KeyState } from '../barrier/key-manager.ts';
 import type { PikaConfig } from '../config/config-schema.ts';
 import type { Store } from '../storage/store.ts';
 import { createAuditService } from './audit/audit-service.ts';
+import { createBackupService, type RestoreOutcome } from './backup/backup-service.ts';
 import { createChangeFeed } from './configs/change-feed.ts';
 import { createConfigRepo } from './configs/config-repo.ts';
 import { createConfigService } from './configs/config-service.ts';
@@ -62,7 +63,22 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
   feed.subscribe((event) => { cache.invalidate(event.variant === undefined ? event.path : `${event.path}@${event.variant}`); });
   const configs = createConfigService({ repo, writer, resolver, cache });
 
-  return { hasher, users, bundles, tokens, permissions, sessions, audit, feed, configs, keys, settings, unlockLimiter };
+  /**
+   * A restore rewrote the store underneath every service: reload the key record (a different
+   * one means the key in memory is stale, so lock and let an admin unlock with the key that was
+   * active at backup time), drop every cache, and tell watchers to re-read.
+   */
+  async function afterRestore(outcome: RestoreOutcome): Promise<void> {
+    if (outcome.keyRecordChanged) await keys.lock();
+    await keys.load();
+    permissions.invalidate();
+    tokens.clearCache();
+    cache.clear();
+    await feed.restart(outcome.feedSequence);
+  }
+  const backup = createBackupService({ store, clock, kdfCost: deps.kdfCost, flushAudit: () => audit.flush(), afterRestore });
+
+  return { hasher, users, bundles, tokens, permissions, sessions, audit, feed, configs, keys, settings, unlockLimiter, backup };
 }
 
 export type Services = ReturnType<typeof createServices>;

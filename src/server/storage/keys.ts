@@ -67,6 +67,12 @@ export const identityKeys = {
   userSessionHash: (key: string) => key.slice(key.lastIndexOf(SEP) + 1),
 } as const;
 
+/**
+ * Sign-in sessions (`id/session/…` and their per-user index): the only keys a backup leaves out,
+ * because a session is a live credential tied to one server's cookies, not data.
+ */
+export const SESSION_PREFIXES = [identityKeys.sessionPrefix, 'id/usersession/'] as const;
+
 export const systemKeys = {
   /** The server key record: KDF parameters and the sealed keyring (barrier/key-record.ts). */
   key: 'sys/key',

@@ -10,9 +10,9 @@ export interface AdminApp {
   readonly admin: Client;
 }
 
-export async function startWithAdmin(options: Parameters<typeof startTestApp>[0] = {}): Promise<AdminApp> {
+export async function startWithAdmin(options: Parameters<typeof startTestApp>[0] = {}, username?: string): Promise<AdminApp> {
   const t = await startTestApp(options);
-  const admin = await t.bootstrapAdmin();
+  const admin = await t.bootstrapAdmin(username);
   return { t, admin };
 }
 

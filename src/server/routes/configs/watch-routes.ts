@@ -12,7 +12,7 @@ const WatchQuery = Type.Object(
 );
 
 export interface WatchRouteDeps {
-  readonly feed: Pick<ChangeFeed, 'since' | 'subscribe' | 'current'>;
+  readonly feed: Pick<ChangeFeed, 'since' | 'subscribe' | 'current'> & Partial<Pick<ChangeFeed, 'onReset'>>;
   readonly heartbeatMs?: number;
   /** Events read from the store per replay step; a resume replays page after page. */
   readonly replayPageSize?: number;
@@ -59,6 +59,16 @@ export function registerWatchRoutes(app: FastifyInstance, deps: WatchRouteDeps):
         else send(e);
       }),
     );
+
+    // A restore replaced the data and discarded the feed's history: tell the client to re-read,
+    // drop what was held from before, and continue after the feed's new revision.
+    const stopResets = deps.feed.onReset?.((revision) => {
+      if (held) held = [];
+      last = revision;
+      // With the id, a client that reconnects later resumes after the reset, not before it.
+      stream.write(`id: ${revision}\nevent: reset\ndata: ${JSON.stringify({ revision })}\n\n`);
+    });
+    if (stopResets) stream.onClose(stopResets);
 
     last = resumeFrom ?? (await deps.feed.current());
     if (resumeFrom !== undefined) {

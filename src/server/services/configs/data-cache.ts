@@ -78,8 +78,14 @@ export function createDataCache(options: DataCacheOptions) {
     byDep.delete(fileKey);
   }
 
+  /** Drops everything (a restore replaced the data); responses being built now are not cached. */
+  function clear(): void {
+    generation++;
+    for (const key of [...entries.keys()]) drop(key);
+  }
+
   /** Sizes for metrics and tests: entries, body bytes, and configs indexed for invalidation. */
   const stats = () => ({ entries: entries.size, bytes, deps: byDep.size });
 
-  return { get, set, invalidate, isLive: (response: CachedResponse) => live.has(response), mark: () => generation, size: () => entries.size, stats };
+  return { get, set, invalidate, clear, isLive: (response: CachedResponse) => live.has(response), mark: () => generation, size: () => entries.size, stats };
 }

@@ -175,7 +175,17 @@ export function createTokenService(deps: TokenServiceDeps) {
     return written;
   }
 
-  return { get, list, create, update, remove, authenticate, touch, flushUsage, usageFlushMs: deps.usageFlushMs ?? 60_000 };
+  /**
+   * Forgets cached records and unflushed usage (a restore replaced every token record: usage
+   * seen before it belongs to records that no longer exist as they were).
+   */
+  function clearCache(): void {
+    generation++;
+    byHash.clear();
+    pendingUse.clear();
+  }
+
+  return { get, list, create, update, remove, authenticate, touch, flushUsage, clearCache, usageFlushMs: deps.usageFlushMs ?? 60_000 };
 }
 
 function normalizeScope(scope: TokenScope): TokenScope {
