@@ -39,12 +39,15 @@ describe('backup and restore over real HTTP', () => {
     expect(restored.status).toBe(200);
     expect(await restored.json()).toMatchObject({ ok: true, mode: 'merge' });
 
+    // The archive's `admin` replaced the fresh server's `admin` (same name): sign in again.
+    expect((await fresh.request('GET', '/api/v1/me')).status).toBe(401);
+    const archived = await login(second.baseUrl);
     expect((await getData(second.baseUrl, token, 'apps/payments')).status).toBe(503);
-    expect((await fresh.request('GET', '/api/v1/key/status')).json()).toEqual({ initialized: true, unlocked: false });
-    expect((await fresh.request('POST', '/api/v1/key/unlock', { key: SERVER_KEY })).status).toBe(200);
+    expect((await archived.request('GET', '/api/v1/key/status')).json()).toEqual({ initialized: true, unlocked: false });
+    expect((await archived.request('POST', '/api/v1/key/unlock', { key: SERVER_KEY })).status).toBe(200);
     const data = await getData(second.baseUrl, token, 'apps/payments');
     expect([data.status, data.text()]).toEqual([200, 'db:\n  host: pg.internal\n']);
-    expect((await fresh.request('GET', '/api/v1/settings')).json<{ auth: { oauth2: { client_secret_set: boolean }[] } }>().auth.oauth2[0]?.client_secret_set).toBe(true);
+    expect((await archived.request('GET', '/api/v1/settings')).json<{ auth: { oauth2: { client_secret_set: boolean }[] } }>().auth.oauth2[0]?.client_secret_set).toBe(true);
     expect(second.stdout()).not.toContain(ARCHIVE_PASSWORD);
 
     // The restore was written durably: a restart comes back locked with the same data.

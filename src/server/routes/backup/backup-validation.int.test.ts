@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodeHead, PRELUDE_BYTES } from '../../services/backup/archive-format.ts';
 import type { Store } from '../../storage/store.ts';
 import { type Client, startTestApp, type TestApp } from '../../test-support/app-harness.ts';
@@ -55,11 +55,11 @@ interface Attempt {
   readonly as?: 'admin' | 'anonymous' | 'token';
 }
 
-async function attempt(a: Attempt): Promise<{ status: number; code: string }> {
+async function attempt(a: Attempt): Promise<{ status: number; code: string; requestId: string }> {
   const auth = a.as === 'anonymous' ? {} : a.as === 'token' ? { authorization: `Bearer ${readOnlyToken}` } : { cookie: admin.cookie ?? '' };
   const contentType = a.body === undefined ? {} : { 'content-type': 'application/octet-stream' };
   const res = await target.app.inject({ method: 'POST', url: `/api/v1/backup${a.query ?? ''}`, headers: { ...contentType, ...auth, ...a.headers }, ...(a.body === undefined ? {} : { payload: a.body }) });
-  return { status: res.statusCode, code: (JSON.parse(res.body) as { code: string }).code };
+  return { status: res.statusCode, code: (JSON.parse(res.body) as { code: string }).code, requestId: String(res.headers['x-request-id']) };
 }
 
 function mutate(archive: Buffer, at: number, fn: (b: number) => number): Buffer {
@@ -109,18 +109,23 @@ describe('restore refuses before writing anything', () => {
   it.each(cases)('%s', async (_name, make, status, code) => {
     await admin.get('/api/v1/audit'); // writes what earlier requests queued
     const before = await snapshot(target.store);
-    expect(await attempt(make())).toEqual({ status, code });
-    // The audit entry of this request is written after the response: wait for it via the
-    // audit API (which flushes the queue), then compare.
-    const audit = await admin.get(`/api/v1/audit?_limit=1&action=${encodeURIComponent('POST /api/v1/backup')}`);
-    expect(audit.json.entries[0]).toMatchObject({ action: 'POST /api/v1/backup', status });
+    const result = await attempt(make());
+    expect({ status: result.status, code: result.code }).toEqual({ status, code });
+    // The audit entry is written by an onResponse hook, which may run after inject() resolves:
+    // poll the audit API (it flushes the queue) for this request's own entry.
+    const entry = await vi.waitFor(async () => {
+      const audit = await admin.get(`/api/v1/audit?_limit=20&action=${encodeURIComponent('POST /api/v1/backup')}`);
+      const mine = (audit.json.entries as { id: string; request_id: string }[]).find((e) => e.request_id === result.requestId);
+      expect(mine).toMatchObject({ action: 'POST /api/v1/backup', status });
+      return mine!;
+    });
     const after = await snapshot(target.store);
     expect(after.data).toEqual(before.data);
-    expect([...after.audit].filter((k) => !before.audit.has(k))).toEqual([`audit/${audit.json.entries[0].id}`]);
+    expect([...after.audit].filter((k) => !before.audit.has(k))).toEqual([`audit/${entry.id}`]);
   });
 
   it('still accepts the untouched archives (the cases above fail for their stated reason)', async () => {
-    expect(await attempt({ body: encrypted, headers: { 'x-encryption-password': 'backup password' } })).toEqual({ status: 200, code: undefined });
+    expect(await attempt({ body: encrypted, headers: { 'x-encryption-password': 'backup password' } })).toMatchObject({ status: 200, code: undefined });
     expect((await target.withToken(readOnlyToken).get('/data/from/backup')).json).toEqual({ a: 1 });
     expect((await target.withToken(readOnlyToken).get('/data/target/own')).json).toEqual({ b: 2 });
   });
