@@ -1,5 +1,6 @@
 import { createKeyManager, type KeyState } from '../barrier/key-manager.ts';
 import type { PikaConfig } from '../config/config-schema.ts';
+import { fileKeyOf } from '../domain/config-path.ts';
 import type { Store } from '../storage/store.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createBackupService, type RestoreOutcome } from './backup/backup-service.ts';
@@ -60,7 +61,9 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
   const writer = createConfigWriter({ store, repo, feed, clock });
   const resolver = createResolver({ repo, externals: deps.externals ?? NO_EXTERNAL_SOURCES });
   const cache = createDataCache({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 });
-  feed.subscribe((event) => { cache.invalidate(event.variant === undefined ? event.path : `${event.path}@${event.variant}`); });
+  feed.subscribe((event) => {
+    cache.invalidate(fileKeyOf(event.path, event.variant));
+  });
   const configs = createConfigService({ repo, writer, resolver, cache });
 
   /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { AppError } from '../../../shared/errors.ts';
 import { baseName, fileKeyOf, parentFolder } from '../../domain/config-path.ts';
 import { contentTypeOf, type Format, validateSyntax } from '../../domain/formats.ts';
-import { effectiveConstraints, selectVersion, type VersionSelector } from '../../domain/semver-select.ts';
+import { effectiveConstraints, type VersionSelector } from '../../domain/semver-select.ts';
 import type { Permissions } from '../access/permissions.ts';
 import type { ConfigRepo } from './config-repo.ts';
 import { type FileMeta, isDeleted } from './config-records.ts';
@@ -48,14 +48,7 @@ export function createConfigService(deps: ConfigServiceDeps) {
   async function getFile(perms: Permissions, ref: ConfigRef, selector: VersionSelector) {
     const key = fileKeyOf(ref.path, ref.variant);
     check(perms, 'files.read', key, 'read');
-    const record = await repo.file(key);
-    if (!record) throw new AppError('ERR_FILE_NOT_FOUND', `config "${key}" does not exist`);
-    const version = selectVersion(
-      record.versions.map((v) => ({ version: v.version, constraint: v.constraint, deleted: isDeleted(v) })),
-      selector,
-    );
-    const stored = version === undefined ? undefined : await repo.version(key, version);
-    if (version === undefined || !stored) throw new AppError('ERR_VERSION_NOT_FOUND', `no version of "${key}" matches`);
+    const { version, stored, record } = await resolver.load(key, selector);
     const entry = record.versions.find((v) => v.version === version);
     return { path: ref.path, variant: ref.variant, version, constraint: entry?.constraint ?? '', meta: stored.header.meta, data: stored.body, author: stored.header.author, created_at: stored.header.created_at };
   }

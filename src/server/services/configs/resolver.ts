@@ -51,13 +51,14 @@ export function createResolver(deps: ResolverDeps) {
     return record.versions.map((v) => ({ version: v.version, constraint: v.constraint, deleted: isDeleted(v) }));
   }
 
-  async function load(fileKey: string, selector: VersionSelector): Promise<{ version: number; stored: StoredVersion }> {
+  /** The stored version a selector picks (404 codes when there is none): `/data` and the file API share it. */
+  async function load(fileKey: string, selector: VersionSelector): Promise<{ version: number; stored: StoredVersion; record: FileRecord }> {
     const record = await repo.file(fileKey);
     if (!record) throw new AppError('ERR_FILE_NOT_FOUND', `config "${describeKey(fileKey)}" does not exist`);
     const version = selectVersion(versionInfo(record), selector);
     const stored = version === undefined ? undefined : await repo.version(fileKey, version);
     if (version === undefined || !stored) throw new AppError('ERR_VERSION_NOT_FOUND', `no version of "${describeKey(fileKey)}" matches ${describeSelector(selector)}`);
-    return { version, stored };
+    return { version, stored, record };
   }
 
   /** Resolves a saved config. The caller has already been checked for `fileKey` itself. */
@@ -140,7 +141,7 @@ export function createResolver(deps: ResolverDeps) {
     }
   }
 
-  return { resolve, resolveDraft };
+  return { resolve, resolveDraft, load };
 }
 
 function newWalk(fileKey: string, perms: Permissions): Walk {
