@@ -16,6 +16,7 @@ import { registerConfigRoutes } from './routes/configs/config-routes.ts';
 import { registerWatchRoutes } from './routes/configs/watch-routes.ts';
 import { registerDataRoutes } from './routes/data/data-routes.ts';
 import { registerKeyRoutes } from './routes/key/key-routes.ts';
+import { registerLoginInfoRoute } from './routes/login/login-info-routes.ts';
 import { registerLoginRoutes } from './routes/login/login-routes.ts';
 import { registerSettingsRoutes } from './routes/settings/settings-routes.ts';
 import { registerBundleRoutes } from './routes/permissions/bundle-routes.ts';
@@ -85,6 +86,7 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
         registerSystemRoutes(api, { users: services.users, basePath, encryption });
         registerKeyRoutes(api, { keys: services.keys, unlockLimiter: services.unlockLimiter });
         registerSettingsRoutes(api, services);
+        registerLoginInfoRoute(api, { ...services, basePath });
         registerLoginRoutes(api, { ...services, cookie, basePath });
         registerMeRoutes(api, services);
         registerConfigRoutes(api, services);

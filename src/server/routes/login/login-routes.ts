@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../../../shared/errors.ts';
-import { VERSION } from '../../../shared/version.ts';
 import { assertSameOrigin, requireUser } from '../../plugins/auth.ts';
 import type { AuditService } from '../../services/audit/audit-service.ts';
 import type { UserRecord } from '../../services/identity/identity-records.ts';
@@ -31,21 +30,6 @@ const Registration = Type.Object(
   { additionalProperties: false },
 );
 const LoginResult = Type.Object({ user: UserSchema });
-const LoginInfoSchema = Type.Object({
-  title: Type.String(),
-  version: Type.String(),
-  signup_first: Type.Boolean(),
-  strategies: Type.Array(
-    Type.Object({
-      name: Type.String(),
-      kind: Type.String(),
-      label: Type.String(),
-      url: Type.String(),
-      fields: Type.Array(Type.String()),
-      register: Type.Optional(Type.Object({ url: Type.String(), fields: Type.Array(Type.String()) })),
-    }),
-  ),
-});
 
 /**
  * Built-in sign-in (SPEC §6, seed 002): first-run registration, password login with a DB-backed
@@ -75,22 +59,6 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
       throw err;
     }
   }
-
-  app.get('/login/info', { schema: { tags: ['login'], summary: 'Sign-in strategies and first-run state', response: { 200: LoginInfoSchema } } }, async () => ({
-    title: 'pika',
-    version: VERSION,
-    signup_first: !(await deps.users.hasAnyUser()),
-    strategies: [
-      {
-        name: 'local',
-        kind: 'password',
-        label: 'Username and password',
-        url: `${deps.basePath}/login/pass/local`,
-        fields: ['username', 'password'],
-        register: { url: `${deps.basePath}/login/register/local`, fields: ['username', 'password', 'password_confirm'] },
-      },
-    ],
-  }));
 
   app.post(
     '/login/register/local',

@@ -58,7 +58,8 @@ describe('settings document', () => {
     const t = await boot();
     const admin = await t.bootstrapAdmin();
     const initial = await admin.get('/api/v1/settings');
-    expect(initial.json).toEqual({ event_log: { disabled: false }, auth: { oauth2: [] } });
+    expect(initial.json.event_log).toEqual({ disabled: false });
+    expect(initial.json.auth).toMatchObject({ oauth2: [], user_sync: [], permissions: { enforce: false, mapping: {} }, rate_limit: { enabled: true } });
 
     const set = await admin.post('/api/v1/settings', { auth: { oauth2: [provider('google', 'g-secret'), provider('github', 'gh-secret')] } });
     expect(set.status).toBe(200);

@@ -65,8 +65,10 @@ export function mergeSecrets(schema: Schema, incoming: Json, previous: Json, sea
 
 function mergeList(items: Schema, incoming: unknown[], previous: unknown[], seal: (plaintext: string) => StoredSecret): Json {
   return incoming.map((item, i) => {
-    const name = isObject(item) ? item.name : undefined;
-    const match = name === undefined ? previous[i] : previous.find((p) => isObject(p) && p.name === name);
+    // List items are identified by `id` where they have one (user-sync sources), else `name`.
+    const identity = (x: unknown) => (isObject(x) ? (x.id ?? x.name) : undefined);
+    const name = identity(item);
+    const match = name === undefined ? previous[i] : previous.find((p) => identity(p) === name);
     return mergeSecrets(items, item, match, seal);
   });
 }

@@ -1,4 +1,6 @@
+import { Value } from 'typebox/value';
 import { AppError } from '../../../shared/errors.ts';
+import { AuthSection, type AuthSettings } from './auth-section.ts';
 import type { KeyManager, Resealer } from '../../barrier/key-manager.ts';
 import { decodeJson, encodeJson } from '../../storage/codec.ts';
 import { settingsKeys } from '../../storage/keys.ts';
@@ -80,5 +82,10 @@ export function createSettingsService(deps: SettingsServiceDeps) {
     },
   };
 
-  return { view, reveal, update, resealer };
+  /** The auth section with secrets revealed and defaults filled in (documents saved by older versions lack new fields). */
+  async function auth(): Promise<AuthSettings> {
+    return Value.Default(AuthSection, (await reveal('auth')) ?? {}) as AuthSettings;
+  }
+
+  return { view, reveal, auth, update, resealer };
 }
