@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== test services (Debian packages)"; bash scripts/setup-test-env.sh
 echo "== typecheck"; npm run --silent typecheck
 echo "== lint"; npm run --silent lint
 echo "== generated files"; npm run --silent gen -- --check

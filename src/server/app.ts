@@ -23,6 +23,7 @@ import { registerBundleRoutes } from './routes/permissions/bundle-routes.ts';
 import { registerHealthRoute, registerSystemRoutes } from './routes/system/system-routes.ts';
 import { registerTokenRoutes } from './routes/tokens/token-routes.ts';
 import { registerMeRoutes } from './routes/users/me-routes.ts';
+import { registerUserIdentityRoutes } from './routes/users/user-identity-routes.ts';
 import { registerUserRoutes } from './routes/users/user-routes.ts';
 import type { ExternalSources } from './services/externals/external-sources.ts';
 import { createServices, type Services, startBackgroundJobs } from './services/create-services.ts';
@@ -93,6 +94,7 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
         registerWatchRoutes(api, services);
         registerTokenRoutes(api, services);
         registerUserRoutes(api, services);
+        registerUserIdentityRoutes(api, services);
         registerBundleRoutes(api, services);
         registerAuditRoutes(api, { audit: services.audit, retentionMs: config.audit.retentionMs });
         await registerBackupRoutes(api, services);

@@ -6,7 +6,10 @@ import type { Principal } from '../services/access/principal.ts';
 import type { PermissionResolver } from '../services/identity/permission-resolver.ts';
 import type { SessionService } from '../services/identity/session-service.ts';
 import type { TokenService } from '../services/identity/token-service.ts';
+import type { IdentityLinks } from '../services/identity/identity-links.ts';
 import type { UserService } from '../services/identity/user-service.ts';
+import type { SettingsService } from '../services/settings/settings-service.ts';
+import { forwardedIdentity } from './forward-auth.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,13 +21,16 @@ export interface AuthDeps {
   readonly sessions: Pick<SessionService, 'validate' | 'revoke'>;
   readonly users: Pick<UserService, 'get'>;
   readonly tokens: Pick<TokenService, 'authenticate' | 'touch'>;
-  readonly permissions: Pick<PermissionResolver, 'forUser' | 'tokenAccess'>;
+  readonly permissions: Pick<PermissionResolver, 'forUser' | 'forExternal' | 'tokenAccess'>;
+  readonly settings: Pick<SettingsService, 'auth'>;
+  readonly links: Pick<IdentityLinks, 'find'>;
   readonly cookieName: string;
 }
 
 /**
  * Resolves the caller of a request (SPEC §6): a bearer API token when an Authorization header is
- * present (a bad one is refused outright, never silently ignored), else the session cookie.
+ * present (a bad one is refused outright, never silently ignored); else the session cookie
+ * (session first, as the seed orders it); else the forward-auth headers of a trusted proxy.
  * Returns undefined for an anonymous caller; handlers decide whether that is allowed.
  */
 export function createAuthenticator(deps: AuthDeps) {
@@ -45,7 +51,20 @@ export function createAuthenticator(deps: AuthDeps) {
       await deps.sessions.revoke(session.handle, session.record.user_id);
       return undefined;
     }
-    return { kind: 'user', user, sessionHandle: session.handle, perms: await deps.permissions.forUser(user) };
+    const { provider, roles = [], subject } = session.record;
+    const perms = provider === 'local' ? await deps.permissions.forUser(user) : await deps.permissions.forExternal({ provider, subject, username: user.username, groups: roles, user }, (await deps.settings.auth()).permissions);
+    return { kind: 'user', user, sessionHandle: session.handle, perms };
+  }
+
+  async function fromGateway(request: FastifyRequest): Promise<Principal | undefined> {
+    const auth = await deps.settings.auth();
+    const identity = forwardedIdentity(request, auth);
+    if (!identity) return undefined;
+    const link = await deps.links.find(identity.provider, identity.subject);
+    const linked = link ? await deps.users.get(link.user_id) : undefined;
+    if (linked?.disabled) return undefined;
+    const perms = await deps.permissions.forExternal({ ...identity, username: linked?.username, user: linked }, auth.permissions);
+    return { kind: 'external', identity, user: linked, perms };
   }
 
   async function authenticate(request: FastifyRequest, options: { tokenOnly?: boolean } = {}): Promise<Principal | undefined> {
@@ -53,7 +72,8 @@ export function createAuthenticator(deps: AuthDeps) {
     if (header !== undefined) return fromToken(header);
     if (options.tokenOnly) return undefined;
     const cookie = request.cookies[deps.cookieName];
-    return cookie ? fromSession(cookie) : undefined;
+    const session = cookie ? await fromSession(cookie) : undefined;
+    return session ?? fromGateway(request);
   }
 
   return { authenticate };
@@ -71,7 +91,8 @@ export function installAuth(app: FastifyInstance, authenticator: Authenticator):
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request) => {
     request.principal = await authenticator.authenticate(request);
-    if (request.principal?.kind === 'user') assertSameOrigin(request);
+    // Session cookies and gateway headers both ride along with any browser request: guard both.
+    if (request.principal !== undefined && request.principal.kind !== 'token') assertSameOrigin(request);
   });
 }
 

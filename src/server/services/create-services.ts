@@ -19,6 +19,8 @@ import { createTokenService } from './identity/token-service.ts';
 import { createUserService } from './identity/user-service.ts';
 import { createAttemptLimiter } from './security/attempt-limiter.ts';
 import { createSettingsService } from './settings/settings-service.ts';
+import { createExternalLogin } from './identity/external-login.ts';
+import { createIdentityLinks } from './identity/identity-links.ts';
 
 export interface ServiceDeps {
   readonly store: Store;
@@ -51,8 +53,20 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
 
   // The key manager re-seals what the settings service stores; the settings service seals
   // through the key manager. The resealer list is read late to close that loop.
-  const keys = createKeyManager({ store, clock, kdfCost: deps.kdfCost, resealers: () => [settings.resealer], onStateChange: deps.onKeyState });
-  const settings = createSettingsService({ store, keys });
+  const keys = createKeyManager({
+    store,
+    clock,
+    kdfCost: deps.kdfCost,
+    resealers: () => [settings.resealer],
+    onStateChange: (state) => {
+      settings.clearCache(); // sealed secrets became readable, or stopped being
+      deps.onKeyState?.(state);
+    },
+  });
+  // Permission mapping and strategies live in the settings: a change re-resolves everyone.
+  const settings = createSettingsService({ store, keys, onChange: () => permissions.invalidate() });
+  const links = createIdentityLinks({ store, clock });
+  const externalLogin = createExternalLogin({ users, links });
   // Unlock guesses: 5 free per client per 15 minutes, then backoff; 30 blocks the window.
   const unlockLimiter = createAttemptLimiter({ clock, windowMs: 15 * 60_000, soft: 5, hard: 30, backoffBaseMs: 1_000, backoffMaxMs: 60_000 });
 
@@ -74,6 +88,7 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
   async function afterRestore(outcome: RestoreOutcome): Promise<void> {
     if (outcome.keyRecordChanged) await keys.lock();
     await keys.load();
+    settings.clearCache();
     permissions.invalidate();
     tokens.clearCache();
     cache.clear();
@@ -81,7 +96,7 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
   }
   const backup = createBackupService({ store, clock, kdfCost: deps.kdfCost, flushAudit: () => audit.flush(), afterRestore });
 
-  return { hasher, users, bundles, tokens, permissions, sessions, audit, feed, configs, keys, settings, unlockLimiter, backup };
+  return { hasher, users, bundles, tokens, permissions, sessions, audit, feed, configs, keys, settings, unlockLimiter, backup, links, externalLogin };
 }
 
 export type Services = ReturnType<typeof createServices>;

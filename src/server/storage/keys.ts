@@ -65,13 +65,24 @@ export const identityKeys = {
   userSession: (userId: string, hash: string) => `id/usersession/${userId}${SEP}${hash}`,
   userSessionPrefix: (userId: string) => `id/usersession/${userId}${SEP}`,
   userSessionHash: (key: string) => key.slice(key.lastIndexOf(SEP) + 1),
+  /** An external identity (provider + subject) linked to a user (seed 002). */
+  identity: (provider: string, subject: string) => `id/identity/${provider}${SEP}${subject}`,
+  userIdentity: (userId: string, provider: string, subject: string) => `id/useridentity/${userId}${SEP}${provider}${SEP}${subject}`,
+  userIdentityPrefix: (userId: string) => `id/useridentity/${userId}${SEP}`,
+  /** A user's TOTP enrollment: secret, hashed recovery codes, replay guard (services/identity/totp-service.ts). */
+  totp: (userId: string) => `id/totp/${userId}`,
+  totpPrefix: 'id/totp/',
+  /** A pending two-phase sign-in, named by the SHA-256 of the id the client holds. */
+  totpChallenge: (hash: string) => `id/totpchallenge/${hash}`,
+  totpChallengePrefix: 'id/totpchallenge/',
 } as const;
 
 /**
- * Sign-in sessions (`id/session/…` and their per-user index): the only keys a backup leaves out,
- * because a session is a live credential tied to one server's cookies, not data.
+ * Sign-in sessions (`id/session/…` and their per-user index) and half-finished two-factor
+ * sign-ins: the only keys a backup leaves out, because they are live credentials tied to one
+ * server's clients, not data.
  */
-export const SESSION_PREFIXES = [identityKeys.sessionPrefix, 'id/usersession/'] as const;
+export const SESSION_PREFIXES = [identityKeys.sessionPrefix, 'id/usersession/', identityKeys.totpChallengePrefix] as const;
 
 export const systemKeys = {
   /** The server key record: KDF parameters and the sealed keyring (barrier/key-record.ts). */

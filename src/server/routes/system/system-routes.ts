@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { CAPABILITIES } from '../../../shared/capabilities.ts';
 import { VERSION } from '../../../shared/version.ts';
+import { actorName } from '../../services/access/principal.ts';
 import type { UserService } from '../../services/identity/user-service.ts';
 
 export interface SystemRouteDeps {
@@ -48,8 +49,9 @@ export function registerSystemRoutes(app: FastifyInstance, deps: SystemRouteDeps
     };
     if (deps.encryption.configInvalid) body.encryption_config_invalid = true;
     if (principal) {
-      body.user = principal.kind === 'user' ? principal.user.username : `token:${principal.token.name}`;
-      body.user_id = principal.kind === 'user' ? principal.user.id : principal.token.id;
+      body.user = actorName(principal);
+      const userId = principal.kind === 'token' ? principal.token.id : principal.user?.id;
+      if (userId !== undefined) body.user_id = userId;
       body.actor_type = principal.kind;
     } else if (!(await deps.users.hasAnyUser())) body.setup_required = true;
     return body;

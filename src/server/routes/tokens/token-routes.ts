@@ -54,9 +54,12 @@ function tokenView(t: TokenRecord) {
   return rest;
 }
 
+/** Whose rights bound a new token: a token needs a pika user at the root of its chain. */
 function creatorOf(principal: Principal): TokenCreator {
   if (principal.kind === 'user') return { name: principal.user.username, userId: principal.user.id };
-  return { name: `token:${principal.token.name}`, userId: principal.token.created_by_user_id, tokenId: principal.token.id };
+  if (principal.kind === 'token') return { name: `token:${principal.token.name}`, userId: principal.token.created_by_user_id, tokenId: principal.token.id };
+  if (principal.user) return { name: principal.user.username, userId: principal.user.id };
+  throw new AppError('ERR_FORBIDDEN', 'tokens are minted by pika users; link this gateway identity to a user first');
 }
 
 /** A token may hold only capabilities its creator holds; file access is granted by scopes. */
@@ -69,8 +72,9 @@ function checkCapabilities(principal: Principal, caps: readonly Capability[] | u
 
 function mayEdit(principal: Principal, token: TokenRecord): boolean {
   if (principal.perms.superadmin) return true;
-  if (principal.kind === 'user') return token.created_by_user_id === principal.user.id && token.created_by_token_id === undefined;
-  return token.created_by_token_id === principal.token.id;
+  if (principal.kind === 'token') return token.created_by_token_id === principal.token.id;
+  const userId = principal.user?.id;
+  return userId !== undefined && token.created_by_user_id === userId && token.created_by_token_id === undefined;
 }
 
 /** API tokens (`tokens.manage`, SPEC §6). The raw key is returned once, at creation. */

@@ -6,6 +6,7 @@ import { requireCap } from '../../plugins/auth.ts';
 import type { Principal } from '../../services/access/principal.ts';
 import type { BundleService } from '../../services/identity/bundle-service.ts';
 import type { UserRecord } from '../../services/identity/identity-records.ts';
+import type { IdentityLinks } from '../../services/identity/identity-links.ts';
 import type { PermissionResolver } from '../../services/identity/permission-resolver.ts';
 import type { SessionService } from '../../services/identity/session-service.ts';
 import type { UserService } from '../../services/identity/user-service.ts';
@@ -17,6 +18,7 @@ export interface UserRouteDeps {
   readonly sessions: Pick<SessionService, 'listForUser' | 'revokeAllForUser' | 'revoke'>;
   readonly bundles: Pick<BundleService, 'get'>;
   readonly permissions: Pick<PermissionResolver, 'forUser' | 'sourcesForUser'>;
+  readonly links: Pick<IdentityLinks, 'removeForUser'>;
 }
 
 /** User administration (`users.manage`; grants and denies need `permissions.manage`). */
@@ -82,6 +84,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     const target = await findUser((request.params as { id: string }).id);
     assertMayManage(principal, target, 'delete');
     await users.remove(target.id);
+    await deps.links.removeForUser(target.id);
     await sessions.revokeAllForUser(target.id);
     return { ok: true };
   });

@@ -35,6 +35,10 @@ export interface SessionRecord {
   created_at: string;
   expires_at: string;
   provider: string;
+  /** Groups/roles the external strategy reported at sign-in (permission mapping); none for local. */
+  roles?: string[] | undefined;
+  /** The external subject, for the superadmin allowlist. */
+  subject?: string | undefined;
   ip?: string | undefined;
   user_agent?: string | undefined;
 }

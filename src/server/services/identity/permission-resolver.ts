@@ -1,6 +1,7 @@
 import { type Capability, CAPABILITY_KEYS } from '../../../shared/capabilities.ts';
 import { AppError } from '../../../shared/errors.ts';
 import { allPermissions, type Grants, grantPermissions, type Permissions, unionGrants } from '../access/permissions.ts';
+import { type ExternalPermissionSettings, type ExternalSubject, isAllowlisted, mappedGrants } from '../access/external-permissions.ts';
 import { tokenPermissions } from '../access/token-permissions.ts';
 import { bundleGrants, type BundleService } from './bundle-service.ts';
 import type { BundleRecord, TokenRecord, UserRecord } from './identity-records.ts';
@@ -82,6 +83,28 @@ export function createPermissionResolver(deps: PermissionResolverDeps) {
   }
 
   /**
+   * Someone signed in through an external strategy (SPEC §6, seed 002, docs/adr/0008):
+   * - the superadmin allowlist grants everything;
+   * - a linked pika user keeps that user's own rights, plus the group mapping when enforcement
+   *   is on (so signing in through an IdP never widens a restricted local account);
+   * - an identity with no pika user (forward-auth) is trusted completely while enforcement is
+   *   off (the seed's "trust the gateway"), and gets only the mapping when it is on.
+   */
+  async function forExternal(who: ExternalSubject & { user?: UserRecord | undefined }, settings: ExternalPermissionSettings): Promise<Permissions> {
+    if (isAllowlisted(who, settings.superadmins)) return allPermissions();
+    if (!who.user) return settings.enforce ? grantPermissions(mappedGrants(who.groups, settings.mapping)) : allPermissions();
+    if (!settings.enforce) return forUser(who.user);
+    const key = `x:${who.user.id}:${who.groups.join('\u0001')}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const started = generation;
+    const user = who.user;
+    const perms = grantPermissions(unionGrants([await userGrants(user), mappedGrants(who.groups, settings.mapping)], user.denied_capabilities), user.is_superadmin, user.denied_capabilities);
+    if (started === generation) cache.set(key, perms);
+    return perms;
+  }
+
+  /**
    * A token's permissions, bounded by its creator and, for a token minted by a token, by that
    * parent token, which must still be active and unexpired.
    */
@@ -144,7 +167,7 @@ export function createPermissionResolver(deps: PermissionResolverDeps) {
   /** Grows with every identity change; anything derived from an identity is stale once it moves. */
   const currentGeneration = () => generation;
 
-  return { forUser, forToken, tokenAccess, sourcesForUser, invalidate, generation: currentGeneration };
+  return { forUser, forExternal, forToken, tokenAccess, sourcesForUser, invalidate, generation: currentGeneration };
 }
 
 /**

@@ -30,7 +30,7 @@ export function handleOf(cookieValue: string): string {
 export function createSessionService(deps: SessionServiceDeps) {
   const { store, clock, ttlMs } = deps;
 
-  async function create(userId: string, meta: { provider: string; ip?: string; userAgent?: string }): Promise<{ cookie: string; handle: string; record: SessionRecord }> {
+  async function create(userId: string, meta: { provider: string; ip?: string; userAgent?: string; roles?: string[]; subject?: string }): Promise<{ cookie: string; handle: string; record: SessionRecord }> {
     const cookie = randomBytes(32).toString('base64url');
     const handle = handleOf(cookie);
     const record: SessionRecord = {
@@ -38,6 +38,8 @@ export function createSessionService(deps: SessionServiceDeps) {
       created_at: nowIso(clock),
       expires_at: new Date(clock() + ttlMs).toISOString(),
       provider: meta.provider,
+      roles: meta.roles,
+      subject: meta.subject,
       ip: meta.ip,
       user_agent: meta.userAgent?.slice(0, 256),
     };

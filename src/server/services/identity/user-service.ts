@@ -259,7 +259,13 @@ export function createUserService(deps: UserServiceDeps) {
     return changed;
   }
 
-  return { get, require, findByUsername, all, hasAnyUser, bootstrap, create, update, remove, list, verifyPassword, setGrants, setDenied, dropGrant };
+  /** Users whose email matches, case-insensitively (verified-email linking). */
+  async function findByEmail(email: string): Promise<UserRecord[]> {
+    const needle = email.trim().toLowerCase();
+    return (await all()).filter((u) => u.email?.toLowerCase() === needle);
+  }
+
+  return { get, require, findByUsername, findByEmail, all, hasAnyUser, bootstrap, create, update, remove, list, verifyPassword, setGrants, setDenied, dropGrant };
 }
 
 /** Index changes for a username change (the new name must not be taken). */

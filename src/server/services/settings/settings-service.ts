@@ -62,6 +62,7 @@ export function createSettingsService(deps: SettingsServiceDeps) {
       }
       await store.batch(ops, conditions);
     });
+    clearCache();
     for (const name of names) deps.onChange?.(name);
     return names;
   }
@@ -82,10 +83,22 @@ export function createSettingsService(deps: SettingsServiceDeps) {
     },
   };
 
+  // The auth section is read on every sign-in and every externally authenticated request; it is
+  // cached until a write, a restore or a change of the lock state (secrets may become readable).
+  let authCache: Promise<AuthSettings> | undefined;
+
   /** The auth section with secrets revealed and defaults filled in (documents saved by older versions lack new fields). */
-  async function auth(): Promise<AuthSettings> {
-    return Value.Default(AuthSection, (await reveal('auth')) ?? {}) as AuthSettings;
+  function auth(): Promise<AuthSettings> {
+    authCache ??= reveal('auth').then((doc) => Value.Default(AuthSection, doc ?? {}) as AuthSettings);
+    authCache.catch(() => {
+      authCache = undefined;
+    });
+    return authCache;
   }
 
-  return { view, reveal, auth, update, resealer };
+  function clearCache(): void {
+    authCache = undefined;
+  }
+
+  return { view, reveal, auth, update, resealer, clearCache };
 }
