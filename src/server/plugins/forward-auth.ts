@@ -42,10 +42,16 @@ export function isTrustedPeer(request: FastifyRequest, trusted: readonly string[
   return address !== '' && trustedList(trusted).check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
 }
 
-/** Every line of a header, as sent (repeated lines stay separate). */
+/**
+ * Every line of a header, as sent: repeated lines stay separate (Node would join them with ", ",
+ * which breaks a separator other than a comma).
+ */
 function headerLines(request: FastifyRequest, name: string): string[] {
-  const lines = request.raw.headersDistinct[name.toLowerCase()];
-  return lines ? [...lines] : [];
+  const wanted = name.toLowerCase();
+  const raw = (request.raw as { rawHeaders?: string[] }).rawHeaders;
+  if (raw && raw.length > 0) return raw.filter((_, i) => i % 2 === 1 && raw[i - 1]?.toLowerCase() === wanted);
+  const value = request.headers[wanted];
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
 /** The identity the gateway asserted, or undefined when the strategy does not apply. */

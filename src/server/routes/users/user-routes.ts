@@ -7,6 +7,8 @@ import type { Principal } from '../../services/access/principal.ts';
 import type { BundleService } from '../../services/identity/bundle-service.ts';
 import type { UserRecord } from '../../services/identity/identity-records.ts';
 import type { IdentityLinks } from '../../services/identity/identity-links.ts';
+import { isAllowlisted, mappingSources } from '../../services/access/external-permissions.ts';
+import type { SettingsService } from '../../services/settings/settings-service.ts';
 import type { PermissionResolver } from '../../services/identity/permission-resolver.ts';
 import type { SessionService } from '../../services/identity/session-service.ts';
 import type { UserService } from '../../services/identity/user-service.ts';
@@ -17,7 +19,8 @@ export interface UserRouteDeps {
   readonly users: UserService;
   readonly sessions: Pick<SessionService, 'listForUser' | 'revokeAllForUser' | 'revoke'>;
   readonly bundles: Pick<BundleService, 'get'>;
-  readonly permissions: Pick<PermissionResolver, 'forUser' | 'sourcesForUser'>;
+  readonly permissions: Pick<PermissionResolver, 'forUser' | 'forExternal' | 'sourcesForUser'>;
+  readonly settings: Pick<SettingsService, 'auth'>;
   readonly links: Pick<IdentityLinks, 'removeForUser'>;
 }
 
@@ -115,17 +118,26 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
   app.get('/api/v1/users-effective/:user', { schema: { tags: ['users'], summary: "A user's effective capabilities and where each comes from", params: UserParam, response: { 200: EffectiveSchema, ...errors(401, 403, 404) } } }, async (request) => {
     requireCap(request, 'users.manage');
     const target = await findUser((request.params as { user: string }).user);
-    const report = (await deps.permissions.forUser(target)).report();
-    const online = (await sessions.listForUser(target.id)).length > 0;
+    const live = await sessions.listForUser(target.id);
+    // Roles come from the user's live external sessions (what their IdP said at sign-in).
+    const external = live.find((s) => s.record.provider !== 'local');
+    const roles = [...new Set(live.flatMap((s) => s.record.roles ?? []))];
+    const settings = (await deps.settings.auth()).permissions;
+    const who = { provider: external?.record.provider ?? 'local', subject: external?.record.subject, username: target.username, groups: roles, user: target };
+    const allowlisted = external !== undefined && isAllowlisted(who, settings.superadmins);
+    const perms = external ? await deps.permissions.forExternal(who, settings) : await deps.permissions.forUser(target);
+    const report = perms.report();
+    const roleSources = external && settings.enforce ? mappingSources(roles, settings.mapping).map((s) => ({ ...s, kind: 'role' })) : [];
     return {
       username: target.username,
       user_id: target.id,
-      online,
-      superadmin: target.is_superadmin,
-      superadmin_reason: target.is_superadmin ? 'column' : undefined,
+      online: live.length > 0,
+      superadmin: allowlisted || target.is_superadmin,
+      superadmin_reason: allowlisted ? 'allowlist' : target.is_superadmin ? 'column' : undefined,
+      roles,
       capabilities: report.capabilities,
       patterns: report.patterns,
-      sources: await deps.permissions.sourcesForUser(target),
+      sources: [...(allowlisted ? report.capabilities.map((capability) => ({ capability, kind: 'superadmin' })) : []), ...(await deps.permissions.sourcesForUser(target)), ...roleSources],
       denied: target.denied_capabilities,
     };
   });

@@ -103,6 +103,7 @@ export const EffectiveSchema = Type.Object({
   superadmin_reason: Type.Optional(Type.String()),
   capabilities: Type.Array(Type.String()),
   patterns: Type.Record(Type.String(), Type.Array(Type.String())),
-  sources: Type.Array(Type.Object({ capability: Type.String(), kind: Type.String(), bundle: Type.Optional(Type.String()) })),
+  roles: Type.Array(Type.String()),
+  sources: Type.Array(Type.Object({ capability: Type.String(), kind: Type.String(), bundle: Type.Optional(Type.String()), role: Type.Optional(Type.String()) })),
   denied: Type.Array(Type.String()),
 });
