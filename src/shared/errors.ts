@@ -31,6 +31,8 @@ export const ERRORS = {
   ERR_IDENTITY_LINKED: { status: 409, message: 'this external identity is already linked to a user' },
   ERR_IDENTITY_NOT_FOUND: { status: 404, message: 'no such linked identity' },
   ERR_EXTERNAL_LOGIN_FAILED: { status: 401, message: 'the identity provider did not sign you in' },
+  ERR_OAUTH_STATE: { status: 400, message: 'this sign-in is unknown, expired, already used or was started in another browser; start again' },
+  ERR_OAUTH_PROVIDER: { status: 502, message: 'the identity provider is unreachable or misconfigured' },
   ERR_CSRF: { status: 403, message: 'cross-origin request refused' },
   ERR_SETUP_DONE: { status: 409, message: 'the first user already exists; sign in instead' },
   ERR_PASSWORD_MISMATCH: { status: 400, message: 'password and password_confirm differ' },
@@ -66,6 +68,9 @@ export const ERRORS = {
   ERR_INHERIT_FORBIDDEN: { status: 403, message: 'you may not read an inherited source' },
   ERR_RESOURCE_UNKNOWN: { status: 400, message: 'no external resource with this name is configured' },
   ERR_EXTERNAL_FAILED: { status: 502, message: 'an external source failed' },
+  ERR_LDAP_UNAVAILABLE: { status: 502, message: 'the LDAP directory is unavailable; try again later' },
+  ERR_SYNC_SOURCE_NOT_FOUND: { status: 404, message: 'no user-sync source with this id' },
+  ERR_SYNC_SOURCE_DISABLED: { status: 409, message: 'this user-sync source is disabled' },
 
   ERR_KEY_WRONG: { status: 403, message: 'wrong server key' },
   ERR_KEY_ALREADY_INITIALIZED: { status: 409, message: 'the server key is already initialized' },

@@ -16,11 +16,16 @@ import { createPasswordHasher } from './identity/password.ts';
 import { createPermissionResolver } from './identity/permission-resolver.ts';
 import { createSessionService } from './identity/session-service.ts';
 import { createTokenService } from './identity/token-service.ts';
+import { createTotpChallenges } from './identity/totp-challenges.ts';
+import { createTotpService } from './identity/totp-service.ts';
 import { createUserService } from './identity/user-service.ts';
 import { createAttemptLimiter } from './security/attempt-limiter.ts';
+import { createLoginGuard } from './security/login-guard.ts';
 import { createSettingsService } from './settings/settings-service.ts';
 import { createExternalLogin } from './identity/external-login.ts';
 import { createIdentityLinks } from './identity/identity-links.ts';
+import { createOAuthService } from './oauth/oauth-service.ts';
+import { createLdapServices } from './ldap/ldap-services.ts';
 
 export interface ServiceDeps {
   readonly store: Store;
@@ -67,8 +72,14 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
   const settings = createSettingsService({ store, keys, onChange: () => permissions.invalidate() });
   const links = createIdentityLinks({ store, clock });
   const externalLogin = createExternalLogin({ users, links });
+  const oauth = createOAuthService({ store, clock, settings, externalLogin });
+  const ldap = createLdapServices({ store, clock, settings, users, links, externalLogin, bundles, sessions, audit, onError: deps.onError });
   // Unlock guesses: 5 free per client per 15 minutes, then backoff; 30 blocks the window.
   const unlockLimiter = createAttemptLimiter({ clock, windowMs: 15 * 60_000, soft: 5, hard: 30, backoffBaseMs: 1_000, backoffMaxMs: 60_000 });
+  // Sign-in limits come from the auth settings at request time (hot-swapped, upstream §8.6).
+  const loginGuard = createLoginGuard({ clock, settings });
+  const totp = createTotpService({ store, clock });
+  const totpChallenges = createTotpChallenges({ store, clock, totp });
 
   const feed = createChangeFeed({ store, clock, retain: 100_000 });
   const repo = createConfigRepo(store);
@@ -96,7 +107,7 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
   }
   const backup = createBackupService({ store, clock, kdfCost: deps.kdfCost, flushAudit: () => audit.flush(), afterRestore });
 
-  return { hasher, users, bundles, tokens, permissions, sessions, audit, feed, configs, keys, settings, unlockLimiter, backup, links, externalLogin };
+  return { hasher, users, bundles, tokens, permissions, sessions, audit, feed, configs, keys, settings, unlockLimiter, loginGuard, totp, totpChallenges, backup, links, externalLogin, oauth, ...ldap };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -109,8 +120,10 @@ export function startBackgroundJobs(services: Services, onError: (err: unknown, 
   const timers = [
     setInterval(run('token usage flush', () => services.tokens.flushUsage()), services.tokens.usageFlushMs),
     setInterval(run('session prune', () => services.sessions.prune()), 15 * 60_000),
+    setInterval(run('two-factor challenge prune', () => services.totpChallenges.prune()), 15 * 60_000),
     setInterval(run('audit prune', () => services.audit.prune()), 60 * 60_000),
     setInterval(run('feed prune', () => services.feed.prune()), 60 * 60_000),
+    setInterval(run('user sync schedule', () => services.syncScheduler.tick()), 60_000),
   ];
   for (const timer of timers) timer.unref();
   return async () => {

@@ -75,14 +75,17 @@ export const identityKeys = {
   /** A pending two-phase sign-in, named by the SHA-256 of the id the client holds. */
   totpChallenge: (hash: string) => `id/totpchallenge/${hash}`,
   totpChallengePrefix: 'id/totpchallenge/',
+  /** A pending OAuth2/OIDC sign-in (services/oauth/flow-store.ts), named by the SHA-256 of its `state`. */
+  oauthState: (hash: string) => `id/oauthstate/${hash}`,
+  oauthStatePrefix: 'id/oauthstate/',
 } as const;
 
 /**
- * Sign-in sessions (`id/session/…` and their per-user index) and half-finished two-factor
- * sign-ins: the only keys a backup leaves out, because they are live credentials tied to one
- * server's clients, not data.
+ * Sign-in sessions (`id/session/…` and their per-user index), half-finished two-factor
+ * sign-ins and pending OAuth2 sign-ins: the only keys a backup leaves out, because they are live
+ * credentials tied to one server's clients, not data.
  */
-export const SESSION_PREFIXES = [identityKeys.sessionPrefix, 'id/usersession/', identityKeys.totpChallengePrefix] as const;
+export const SESSION_PREFIXES = [identityKeys.sessionPrefix, 'id/usersession/', identityKeys.totpChallengePrefix, identityKeys.oauthStatePrefix] as const;
 
 export const systemKeys = {
   /** The server key record: KDF parameters and the sealed keyring (barrier/key-record.ts). */
@@ -93,6 +96,13 @@ export const settingsKeys = {
   /** One settings section (services/settings/settings-sections.ts), secrets sealed in place. */
   section: (name: string) => `settings/${name}`,
   prefix: 'settings/',
+} as const;
+
+export const syncKeys = {
+  /** The last result of one user-sync source (services/ldap/sync-status.ts). */
+  status: (sourceId: string) => `sync/status/${sourceId}`,
+  /** A user this source disabled because it left the directory; only these are re-enabled on return. */
+  disabled: (sourceId: string, userId: string) => `sync/disabled/${sourceId}${SEP}${userId}`,
 } as const;
 
 export const auditKeys = {

@@ -40,33 +40,38 @@ export interface TotpEnrollment {
   algorithm: 'SHA1';
 }
 
-/** A second factor that was checked: which kind matched and how many recovery codes remain. */
-export type CodeCheck = { readonly ok: true; readonly method: 'totp' | 'recovery_code'; readonly recoveryCodesLeft: number } | { readonly ok: false; readonly method: 'totp' | 'recovery_code' };
+export type CodeMethod = 'totp' | 'recovery_code';
+
+/** An accepted second factor: which kind matched and how many recovery codes remain. */
+export interface AcceptedCode {
+  readonly method: CodeMethod;
+  readonly recoveryCodesLeft: number;
+}
 
 export type TotpService = ReturnType<typeof createTotpService>;
 
 /** Apps show codes as `123 456`; spaces never matter. Six digits is a TOTP code, anything else a recovery code. */
 const compact = (code: string) => code.replace(/\s/g, '');
-const methodOf = (code: string): 'totp' | 'recovery_code' => (/^\d{6}$/.test(compact(code)) ? 'totp' : 'recovery_code');
+export const codeMethod = (code: string): CodeMethod => (/^\d{6}$/.test(compact(code)) ? 'totp' : 'recovery_code');
 
 /**
  * Checks a code against an enabled record and returns the record as it must be stored if the
  * code is accepted (replay guard moved on, or the recovery code struck out); undefined if not.
  * Pure, so a caller can write the result together with other changes in one conditional batch.
  */
-export function acceptCode(userId: string, record: TotpRecord, code: string, now: number): { next: TotpRecord; check: CodeCheck } | undefined {
-  const method = methodOf(code);
+export function acceptCode(userId: string, record: TotpRecord, code: string, now: number): { next: TotpRecord; accepted: AcceptedCode } | undefined {
+  const method = codeMethod(code);
   if (!record.enabled) return undefined;
   const usedAt = new Date(now).toISOString();
   if (method === 'totp') {
     const step = matchTotp(record.secret, compact(code), now, record.last_step);
     if (step === undefined) return undefined;
-    return { next: { ...record, last_step: step, last_used_at: usedAt }, check: { ok: true, method, recoveryCodesLeft: record.recovery_codes.length } };
+    return { next: { ...record, last_step: step, last_used_at: usedAt }, accepted: { method, recoveryCodesLeft: record.recovery_codes.length } };
   }
   const index = findRecoveryCode(userId, record.recovery_codes, code);
   if (index < 0) return undefined;
   const recovery_codes = record.recovery_codes.filter((_, i) => i !== index);
-  return { next: { ...record, recovery_codes, last_used_at: usedAt }, check: { ok: true, method, recoveryCodesLeft: recovery_codes.length } };
+  return { next: { ...record, recovery_codes, last_used_at: usedAt }, accepted: { method, recoveryCodesLeft: recovery_codes.length } };
 }
 
 /** TOTP enrollment and management (upstream-pika.md §1.15, §8.7); the login side is totp-challenges.ts. */

@@ -203,6 +203,8 @@ export function createUserService(deps: UserServiceDeps) {
         ops: [
           { type: 'del' as const, key: identityKeys.user(id) },
           { type: 'del' as const, key: identityKeys.username(current.username) },
+          // Their second factor goes with them: a new user must never inherit an enrollment.
+          { type: 'del' as const, key: identityKeys.totp(id) },
         ],
         conditions: [{ key: identityKeys.user(id), revision }, ...guard],
         result: current,
