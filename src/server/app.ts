@@ -8,6 +8,7 @@ import { installAuditHook } from './plugins/audit-hook.ts';
 import { createAuthenticator, installAuth } from './plugins/auth.ts';
 import { handleClientError, installErrorHandling } from './plugins/error-handler.ts';
 import { installLockgate } from './plugins/lockgate.ts';
+import { defaultWebRoot, installWebUi } from './plugins/web-ui.ts';
 import { genRequestId, installRequestContext } from './plugins/request-context.ts';
 import { installValidators } from './plugins/validation.ts';
 import { registerAuditRoutes } from './routes/audit/audit-routes.ts';
@@ -41,6 +42,8 @@ export interface AppDeps {
   /** bcrypt cost (default 10); tests lower it. */
   readonly passwordCost?: number;
   readonly externals?: ExternalSources;
+  /** Where the built console lives (default `web/dist`); false serves no UI. */
+  readonly webRoot?: string | false;
   /** scrypt cost of the server key; tests lower it (docs/encryption.md has the default). */
   readonly kdfCost?: { N: number; r: number; p: number };
 }
@@ -117,6 +120,7 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
     { prefix: basePath },
   );
   if (basePath !== '') registerHealthRoute(app);
+  if (deps.webRoot !== false) await installWebUi(app, { root: deps.webRoot ?? defaultWebRoot(), basePath });
 
   const stopJobs = startBackgroundJobs(services, onError);
   app.addHook('onClose', async () => {

@@ -60,7 +60,7 @@ export async function startTestApp(options: { env?: Record<string, string>; deps
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pika-int-'));
   const { config } = loadConfig({ env: { PIKA_STORAGE_PATH: join(dir, 'store'), ...options.env }, cwd: dir });
   const store = await openDiskStore(config.storage.path, { sync: false });
-  const app = await buildApp(config, { store: options.wrapStore ? options.wrapStore(store) : store, passwordCost: 4, kdfCost: { N: 2 ** 10, r: 8, p: 1 }, ...options.deps });
+  const app = await buildApp(config, { store: options.wrapStore ? options.wrapStore(store) : store, passwordCost: 4, kdfCost: { N: 2 ** 10, r: 8, p: 1 }, webRoot: false, ...options.deps });
 
   async function request(req: TestRequest): Promise<TestResponse> {
     const headers: Record<string, string> = { ...req.headers };
