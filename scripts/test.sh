@@ -9,5 +9,6 @@ echo "== typecheck"; npm run --silent typecheck
 echo "== lint"; npm run --silent lint
 echo "== generated files"; npm run --silent gen -- --check
 echo "== build"; npm run --silent build
+echo "== console bundle budget"; npx tsx scripts/check-bundle.ts
 echo "== tests (unit, integration, e2e)"
 npx vitest run

@@ -1,5 +1,10 @@
 import { createRouter, createWebHashHistory, type RouteRecordRaw } from 'vue-router';
 import { useSession } from '~/composables/useSession.ts';
+import { accessArea } from '~/routes/access.ts';
+import { configsArea } from '~/routes/configs.ts';
+import { settingsArea } from '~/routes/settings.ts';
+
+export const AREAS = [configsArea, accessArea, settingsArea];
 
 /**
  * Hash routing keeps one build valid under any base path. Pages load lazily so the editor and
@@ -12,6 +17,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/setup', component: () => import('~/pages/SetupPage.vue'), meta: { public: true } },
   { path: '/unlock', component: () => import('~/pages/UnlockPage.vue'), meta: { public: true } },
   { path: '/configs/:path(.*)*', component: () => import('~/pages/ConfigsPage.vue'), meta: { capability: 'files.read' } },
+  ...AREAS.flatMap((area) => area.routes),
   { path: '/about', component: () => import('~/pages/AboutPage.vue') },
   { path: '/:pathMatch(.*)*', redirect: '/configs' },
 ];

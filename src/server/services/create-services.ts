@@ -128,6 +128,7 @@ export function startBackgroundJobs(services: Services, onError: (err: unknown, 
   for (const timer of timers) timer.unref();
   return async () => {
     for (const timer of timers) clearInterval(timer);
+    await services.syncScheduler.idle(); // a scheduled user sync still writing must finish before the store closes
     await services.tokens.flushUsage().catch((err: unknown) => { onError(err, 'token usage flush'); });
     await services.audit.flush();
   };

@@ -111,3 +111,11 @@ export async function finishCallback(callback: URL, jar: CookieJar, headers: Rec
   const session = response.headers.getSetCookie().find((c) => c.startsWith('pika_session='));
   return { callback, response, status: response.status, location: response.headers.get('location') ?? '', cookie: session?.split(';')[0], jar };
 }
+
+/** The sign-in audit entries (`login.*`), oldest first, as `{action, actor, target, status, detail}`. */
+export async function loginAudit(world: OidcWorld): Promise<Record<string, unknown>[]> {
+  const res = await world.admin.get(`${world.prefix}/api/v1/audit?action=login.&_limit=1000`);
+  expect(res.status, res.body).toBe(200);
+  const entries = (res.json as { entries: Record<string, unknown>[] }).entries.filter((e) => e.action !== 'login.register');
+  return entries.reverse().map(({ action, actor, target, status, detail }) => ({ action, actor, target, status, detail }));
+}

@@ -79,8 +79,9 @@ export async function startTestIdp(options: TestIdpOptions): Promise<TestIdp> {
   const bySub = new Map(Object.values(accounts).map((a) => [a.sub, a]));
   // RSA key generation is the slow part of a start: one key per test process is plenty.
   signingKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
-  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const server = createServer((req, res) => handler?.(req, res));
+  // The issuer names the port, so the server listens before the provider exists.
+  const route: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
+  const server = createServer((req, res) => route.handler?.(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -131,7 +132,7 @@ export async function startTestIdp(options: TestIdpOptions): Promise<TestIdp> {
     }
   });
   const callback = provider.callback();
-  handler = (req, res) => {
+  route.handler = (req, res) => {
     interact(provider, accounts, req, res, callback).catch((err: unknown) => {
       res.writeHead(500).end(String(err));
     });

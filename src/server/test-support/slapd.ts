@@ -46,7 +46,7 @@ export async function startSlapd(): Promise<Slapd> {
   // `-d 0` keeps slapd in the foreground, so it is our child and dies by our PID.
   const child = spawn('slapd', ['-F', join(dir, 'slapd.d'), '-h', `${ldapUrl}/ ${ldapsUrl}/`, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
   try {
     await waitUntilReady(ldapUrl, child, () => stderr);
     await asAdmin(ldapUrl, async (c) => {

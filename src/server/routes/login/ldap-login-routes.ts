@@ -28,8 +28,8 @@ const StrategyParams = Type.Object({ strategy: Type.String({ minLength: 1, maxLe
 export function registerLdapLoginRoutes(app: FastifyInstance, deps: LdapLoginRouteDeps): void {
   const passwordLogin = createPasswordLogin(deps);
 
-  function audit(request: FastifyRequest, action: string, actor: string, status: number, detail: string): void {
-    deps.audit.record({ action, actor, actor_type: 'user', status, detail, ip: request.ip, request_id: request.id });
+  function audit(request: FastifyRequest, entry: { action: string; actor: string; status: number; detail: string }): void {
+    deps.audit.record({ ...entry, actor_type: 'user', ip: request.ip, request_id: request.id });
   }
 
   async function passwordPhase(request: FastifyRequest, reply: FastifyReply, strategy: string, body: { username: string; password: string }): Promise<PasswordLoginResult> {
@@ -37,12 +37,12 @@ export function registerLdapLoginRoutes(app: FastifyInstance, deps: LdapLoginRou
     try {
       assertSameOrigin(request);
     } catch (err) {
-      audit(request, 'login.failure', actor, 403, 'cross-origin request');
+      audit(request, { action: 'login.failure', actor, status: 403, detail: 'cross-origin request' });
       throw err;
     }
     const attempt = await deps.loginGuard.attempt(request.ip, body.username);
     if (!attempt.verdict.allowed) {
-      audit(request, 'login.rate_limited', actor, 429, `${attempt.verdict.scope} limit`);
+      audit(request, { action: 'login.rate_limited', actor, status: 429, detail: `${attempt.verdict.scope} limit` });
       throw new AppError('ERR_RATE_LIMITED', 'too many failed sign-ins; wait before trying again', { headers: { 'retry-after': retryAfterSeconds(attempt.verdict.retryAfterMs) } });
     }
     let signIn: LdapSignIn | undefined;
@@ -50,7 +50,7 @@ export function registerLdapLoginRoutes(app: FastifyInstance, deps: LdapLoginRou
       signIn = await deps.ldapLogin.verify(strategy, body.username, body.password);
     } catch (err) {
       // Not the user's guess (an outage, a disabled or unlinked account): audited, not counted.
-      audit(request, 'login.failure', actor, isAppError(err) ? err.status : 500, `${strategy}: ${err instanceof Error ? err.message : String(err)}`);
+      audit(request, { action: 'login.failure', actor, status: isAppError(err) ? err.status : 500, detail: `${strategy}: ${err instanceof Error ? err.message : String(err)}` });
       if (isAppError(err) && err.code === 'ERR_LDAP_UNAVAILABLE') {
         // The cause (address, TLS or bind problem) is for the operator, not for whoever is signing in.
         request.log.warn({ err }, 'LDAP sign-in failed: directory unavailable');
@@ -60,7 +60,7 @@ export function registerLdapLoginRoutes(app: FastifyInstance, deps: LdapLoginRou
     }
     if (!signIn) {
       attempt.fail();
-      audit(request, 'login.failure', actor, 401, strategy);
+      audit(request, { action: 'login.failure', actor, status: 401, detail: strategy });
       throw new AppError('ERR_INVALID_CREDENTIALS');
     }
     return passwordLogin.completePasswordLogin({ request, reply, user: signIn.user, strategy, session: { roles: signIn.roles, subject: signIn.subject }, attempt });

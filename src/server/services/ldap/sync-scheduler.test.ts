@@ -89,4 +89,14 @@ describe('user-sync scheduler', () => {
     expect(second).toBe(first);
     expect(h.runs).toEqual(['a']);
   });
+
+  it('reports idle only once the running tick has finished', async () => {
+    const h = harness([source('a', {})]);
+    const order: string[] = [];
+    const tick = h.scheduler.tick().then(() => order.push('tick'));
+    await h.scheduler.idle().then(() => order.push('idle'));
+    await tick;
+    expect(order).toEqual(['tick', 'idle']);
+    await h.scheduler.idle(); // nothing running: settles at once
+  });
 });

@@ -49,5 +49,10 @@ export function createSyncScheduler(deps: SyncSchedulerDeps) {
     return ran;
   }
 
-  return { tick };
+  /** Settles when no tick is running (shutdown waits for it before the store closes). */
+  async function idle(): Promise<void> {
+    await ticking?.catch(() => undefined);
+  }
+
+  return { tick, idle };
 }

@@ -4,7 +4,7 @@ import type { ExternalIdentity, ExternalLogin } from '../identity/external-login
 import type { UserRecord } from '../identity/identity-records.ts';
 import type { OAuthProviderSettings } from '../settings/auth-section.ts';
 import type { SettingsService } from '../settings/settings-service.ts';
-import type { FlowStore } from './flow-store.ts';
+import type { FlowStore, PendingFlow } from './flow-store.ts';
 import { type Claims, identityFromClaims } from './identity-claims.ts';
 import { errorToken, loginFailure } from './login-failure.ts';
 import type { ProviderClient, ProviderClients } from './provider-clients.ts';
@@ -80,25 +80,7 @@ export function createOAuthLogin(deps: OAuthLoginDeps) {
     if (query.error !== undefined) throw loginFailure('ERR_EXTERNAL_LOGIN_FAILED', `idp_error:${errorToken(query.error)}`, `the identity provider refused the sign-in (${errorToken(query.error)})`);
     if (query.code === undefined || query.code === '') throw loginFailure('ERR_EXTERNAL_LOGIN_FAILED', 'code_missing', 'the identity provider sent no authorization code');
     const target = await deps.clients.clientFor(settings);
-
-    const callback = new URL(flow.redirect_uri);
-    callback.searchParams.set('code', query.code);
-    callback.searchParams.set('state', query.state);
-    // RFC 9207 `iss` is checked for OIDC providers; plain OAuth2 has no issuer to compare with,
-    // and its mix-up protection is the per-provider redirect URI (`/login/callback/<name>`).
-    if (target.oidc && query.iss !== undefined) callback.searchParams.set('iss', query.iss);
-    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
-    try {
-      tokens = await client.authorizationCodeGrant(target.config, callback, {
-        pkceCodeVerifier: flow.code_verifier,
-        expectedState: query.state,
-        expectedNonce: flow.nonce,
-        idTokenExpected: flow.nonce !== undefined,
-      });
-    } catch (err) {
-      throw loginFailure('ERR_EXTERNAL_LOGIN_FAILED', 'exchange_failed', `the code exchange failed: ${describe(err)}`);
-    }
-
+    const tokens = await exchange(target, flow, { ...query, code: query.code, state: query.state });
     const idToken = tokens.claims() as Claims | undefined;
     const userinfo = target.userinfoEndpoint === undefined ? undefined : await readUserinfo(target, tokens.access_token, idToken);
     const identity = identityFromClaims(name, { idToken, userinfo }, settings.roles_claims);
@@ -115,6 +97,28 @@ export function createOAuthLogin(deps: OAuthLoginDeps) {
   }
 
   return { begin, complete };
+}
+
+/**
+ * The code for tokens. RFC 9207 `iss` is checked for OIDC providers; plain OAuth2 has no issuer
+ * to compare with, and its mix-up protection is the per-provider redirect URI
+ * (`/login/callback/<name>`), so the parameter is left out there.
+ */
+async function exchange(target: ProviderClient, flow: PendingFlow, query: CallbackParams & { code: string; state: string }) {
+  const callback = new URL(flow.redirect_uri);
+  callback.searchParams.set('code', query.code);
+  callback.searchParams.set('state', query.state);
+  if (target.oidc && query.iss !== undefined) callback.searchParams.set('iss', query.iss);
+  try {
+    return await client.authorizationCodeGrant(target.config, callback, {
+      pkceCodeVerifier: flow.code_verifier,
+      expectedState: query.state,
+      expectedNonce: flow.nonce,
+      idTokenExpected: flow.nonce !== undefined,
+    });
+  } catch (err) {
+    throw loginFailure('ERR_EXTERNAL_LOGIN_FAILED', 'exchange_failed', `the code exchange failed: ${describe(err)}`);
+  }
 }
 
 /**

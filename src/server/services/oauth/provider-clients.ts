@@ -86,7 +86,8 @@ async function discover(provider: OAuthProviderSettings, issuerUrl: string, auth
   };
   // Explicit URLs next to issuer_url replace the discovered ones (an IdP behind a rewriting proxy).
   if (Object.keys(overrides).length > 0) {
-    const { supportsPKCE: _helper, ...discovered } = config.serverMetadata();
+    // serverMetadata() mixes helper functions into the metadata; a Configuration takes only data.
+    const discovered = Object.fromEntries(Object.entries(config.serverMetadata()).filter(([, value]) => typeof value !== 'function')) as client.ServerMetadata;
     config = new client.Configuration({ ...discovered, ...overrides }, provider.client_id, undefined, auth);
   }
   return finish(config, true);

@@ -11,7 +11,7 @@ const MAX_LENGTH = 2048;
 export function safeReturnTo(raw: string | undefined, basePath: string): string {
   const home = `${basePath}/`;
   if (raw === undefined || raw === '' || raw.length > MAX_LENGTH) return home;
-  if (!raw.startsWith('/') || raw.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(raw)) return home;
+  if (!raw.startsWith('/') || raw.startsWith('//') || raw.includes('\\') || hasControl(raw)) return home;
   let url: URL;
   try {
     url = new URL(raw, PROBE_ORIGIN);
@@ -23,4 +23,12 @@ export function safeReturnTo(raw: string | undefined, basePath: string): string 
   const path = url.pathname;
   if (basePath !== '' && path !== basePath && !path.startsWith(`${basePath}/`)) return home;
   return path + url.search;
+}
+
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
