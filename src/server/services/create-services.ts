@@ -69,7 +69,10 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
     },
   });
   // Permission mapping and strategies live in the settings: a change re-resolves everyone.
-  const settings = createSettingsService({ store, keys, onChange: () => permissions.invalidate() });
+  const settings = createSettingsService({ store, keys, onChange: () => {
+      permissions.invalidate();
+    },
+  });
   const links = createIdentityLinks({ store, clock });
   const externalLogin = createExternalLogin({ users, links });
   const oauth = createOAuthService({ store, clock, settings, externalLogin });

@@ -9,6 +9,7 @@ import type { CallbackParams } from '../../services/oauth/oauth-login.ts';
 import type { OAuthService } from '../../services/oauth/oauth-service.ts';
 import { safeReturnTo } from '../../services/oauth/return-to.ts';
 import { errors } from '../common-schemas.ts';
+import { UserSchema, userView } from '../users/user-schemas.ts';
 
 export interface OAuthRouteDeps {
   readonly oauth: Pick<OAuthService, 'begin' | 'complete' | 'revokeLater' | 'drain'>;
@@ -32,6 +33,8 @@ const CallbackQuery = Type.Object(
   { additionalProperties: true },
 );
 const Redirect = Type.Null({ description: 'redirect (Location header)' });
+const Started = Type.Object({ authorization_url: Type.String({ description: 'where to send the browser' }) });
+const SignedIn = Type.Object({ user: UserSchema, return_to: Type.String() });
 const BINDING_TTL_SECONDS = 600;
 const BINDING_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 
@@ -40,8 +43,9 @@ const BINDING_FORMAT = /^[A-Za-z0-9_-]{43}$/;
  * `GET /login/oauth2/<name>` sends the browser to the IdP, `GET /login/callback/<name>` takes it
  * back, signs it in with the same session cookie as password login and returns it to
  * `return_to`. A refused sign-in never answers 500 to the browser: it lands on the base path with
- * `?login_error=<code>` (a client asking for JSON gets the catalog error instead). Every callback
- * is audited, without codes, tokens or state.
+ * `?login_error=<code>`. A client that asks for JSON (`Accept: application/json`, a single-page
+ * app using fetch) gets JSON instead of redirects: the authorization URL, the signed-in user, or
+ * the catalog error. Every callback is audited, without codes, tokens or state.
  */
 export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps): void {
   const home = `${deps.basePath}/`;
@@ -51,7 +55,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
 
   app.get(
     '/login/oauth2/:name',
-    { schema: { tags: ['login'], summary: 'Start an OAuth2/OIDC sign-in: redirect to the identity provider', params: ProviderParams, querystring: StartQuery, response: { 302: Redirect, ...errors(404) } } },
+    { schema: { tags: ['login'], summary: 'Start an OAuth2/OIDC sign-in: redirect to the identity provider', params: ProviderParams, querystring: StartQuery, response: { 200: Started, 302: Redirect, ...errors(404, 429, 502) } } },
     async (request, reply) => {
       const { name } = request.params as { name: string };
       const existing = request.cookies[binding.name];
@@ -68,17 +72,17 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
       }
       // Reusing the cookie keeps sign-ins started in two tabs of one browser both valid.
       reply.setCookie(binding.name, browserCookie, { path: binding.path, httpOnly: true, secure: deps.cookie.secure, sameSite: deps.cookie.sameSite === 'none' ? 'none' : 'lax', maxAge: BINDING_TTL_SECONDS });
-      return reply.redirect(location, 302);
+      return wantsJson(request) ? { authorization_url: location } : reply.redirect(location, 302);
     },
   );
 
   app.get(
     '/login/callback/:name',
-    { schema: { tags: ['login'], summary: 'OAuth2/OIDC redirect URI: finish the sign-in, set the session cookie, redirect', params: ProviderParams, querystring: CallbackQuery, response: { 302: Redirect, ...errors(400, 401, 403, 404, 502) } } },
+    { schema: { tags: ['login'], summary: 'OAuth2/OIDC redirect URI: finish the sign-in, set the session cookie, redirect', params: ProviderParams, querystring: CallbackQuery, response: { 200: SignedIn, 302: Redirect, ...errors(400, 401, 403, 404, 502) } } },
     async (request, reply) => {
       const { name } = request.params as { name: string };
       const query = request.query as CallbackParams;
-      let returnTo: string;
+      let result: { user: ReturnType<typeof userView>; return_to: string };
       try {
         const done = await deps.oauth.complete(name, query, request.cookies[binding.name]);
         const { identity, user } = done;
@@ -87,11 +91,11 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
         deps.audit.record({ action: 'login.success', actor: user.username, actor_type: 'user', target: `oauth2:${name}`, status: 302, ip: request.ip, request_id: request.id, detail: done.how });
         // Only now, with pika's own session issued, are the IdP's tokens dropped (not awaited).
         deps.oauth.revokeLater(name, done.client, done.tokens, request.log);
-        returnTo = done.returnTo;
+        result = { user: userView(user), return_to: done.returnTo };
       } catch (err) {
         return refuse(request, reply, name, err);
       }
-      return reply.redirect(returnTo, 302);
+      return wantsJson(request) ? result : reply.redirect(result.return_to, 302);
     },
   );
 

@@ -103,9 +103,24 @@ describe('OAuth2 sign-in: state, replay, expiry and browser binding', () => {
     expect(await failures(w)).toEqual(['idp_error:access_denied']);
   });
 
-  it('answers API clients with catalog errors, and unknown providers with 404', async () => {
+  it('answers JSON clients with JSON: the authorization URL, the signed-in user, catalog errors', async () => {
     const w = await start();
+    const json = { accept: 'application/json' };
+    const jar = new CookieJar();
+    const started = await browse(new URL(`${w.base}/login/oauth2/idp?return_to=/api/v1/me`), jar, { headers: json });
+    expect(started.status).toBe(200);
+    const { authorization_url: authorizationUrl } = (await started.json()) as { authorization_url: string };
+    expect(new URL(authorizationUrl).origin).toBe(w.idp.issuer);
+    const done = await finishCallback(await runToCallback(authorizationUrl, ALICE, jar), jar, json);
+    expect(done.status).toBe(200);
+    expect(await done.response.json()).toMatchObject({ user: { username: 'alice', external: true }, return_to: '/api/v1/me' });
+    expect(done.cookie).toBeDefined();
+
     expectError(await w.t.request({ url: '/login/callback/idp?state=nope&code=x', headers: { accept: 'application/json' } }), 400, 'ERR_OAUTH_STATE');
+  });
+
+  it('answers unknown providers with 404, for the start and the callback alike', async () => {
+    const w = await start();
     expectError(await w.t.request({ url: '/login/oauth2/nope' }), 404, 'ERR_ROUTE_NOT_FOUND');
     expectError(await w.t.request({ url: '/login/callback/nope?state=x&code=y' }), 404, 'ERR_ROUTE_NOT_FOUND');
   });

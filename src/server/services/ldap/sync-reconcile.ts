@@ -69,8 +69,8 @@ async function linkedUser(deps: ReconcileDeps, provider: string, subject: string
 async function updateUser(deps: ReconcileDeps, run: SourceRun, user: UserRecord, person: DirectoryUser): Promise<{ user: UserRecord; outcome: EntryOutcome }> {
   const patch: UserPatch = {};
   // '' clears the field (user-rules.ts), for an attribute removed in the directory.
-  if ((person.email ?? undefined) !== user.email) patch.email = person.email ?? '';
-  if ((person.displayName ?? undefined) !== user.display_name) patch.display_name = person.displayName ?? '';
+  if (person.email !== user.email) patch.email = person.email ?? '';
+  if (person.displayName !== user.display_name) patch.display_name = person.displayName ?? '';
   const reEnable = user.disabled && (await deps.status.disabledBySync(run.sourceId, user.id));
   if (reEnable) patch.disabled = false;
   if (Object.keys(patch).length === 0) return { user, outcome: 'unchanged' };

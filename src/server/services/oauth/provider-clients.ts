@@ -55,13 +55,15 @@ async function build(provider: OAuthProviderSettings): Promise<ProviderClient> {
   if (provider.auth_url === undefined || provider.token_url === undefined) {
     throw providerError(`provider "${provider.name}" needs issuer_url (discovery) or both auth_url and token_url`, 'incomplete_settings');
   }
+  // Without an issuer no ID token can be validated, so userinfo is the only source of identity.
+  if (provider.userinfo_url === undefined) throw providerError(`provider "${provider.name}" has no issuer_url, so it needs userinfo_url to learn who signed in`, 'incomplete_settings');
   checkProviderUrl(provider.auth_url, 'auth_url');
   const metadata: client.ServerMetadata = {
     // Never compared: plain OAuth2 has no issuer to check (see withoutIdToken and the callback).
     issuer: new URL(provider.auth_url).origin,
     authorization_endpoint: provider.auth_url,
     token_endpoint: provider.token_url,
-    ...(provider.userinfo_url === undefined ? {} : { userinfo_endpoint: provider.userinfo_url }),
+    userinfo_endpoint: provider.userinfo_url,
   };
   const config = new client.Configuration(metadata, provider.client_id, undefined, auth);
   config[client.customFetch] = withoutIdToken(provider.token_url);
