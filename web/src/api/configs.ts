@@ -56,7 +56,9 @@ export interface VersionInfo {
 
 export interface SaveBody {
   meta: Meta;
-  content: string;
+  /** Text content; or `data`, base64 (binary raw content, exact copies). */
+  content?: string;
+  data?: string;
   expected_version?: number;
   constraint?: string;
 }

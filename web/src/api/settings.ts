@@ -134,8 +134,11 @@ export function toSettingsInput(draft: unknown): unknown {
 }
 
 /** A copy without the given keys when they are blank (optional strings the schema would refuse empty). */
-export function withoutBlank<T extends object>(value: T, keys: readonly (keyof T)[]): T {
-  const out = { ...value };
-  for (const key of keys) if (out[key] === '' || out[key] === undefined) delete out[key];
-  return out;
+export function withoutBlank<T extends object>(value: T, keys: readonly (keyof T & string)[]): T {
+  return Object.fromEntries(Object.entries(value).filter(([key, v]) => !((keys as readonly string[]).includes(key) && (v === '' || v === undefined)))) as T;
+}
+
+/** A deep copy of a settings value (plain JSON data). */
+export function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }

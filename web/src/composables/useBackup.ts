@@ -12,6 +12,9 @@ export interface ArchiveInfo {
   entries?: number;
 }
 
+/** A picked file (a `File`), named so the confirmation can say which. */
+export type ArchiveFile = Blob & { readonly name: string };
+
 const MAGIC = [0x50, 0x49, 0x4b, 0x41, 0x42, 0x41, 0x4b, 0x00];
 
 export async function inspectArchive(file: Blob): Promise<ArchiveInfo | { problem: string }> {

@@ -1,6 +1,6 @@
 import { ref } from 'vue';
 import { ApiError } from '~/api/client.ts';
-import { type ConfigRef, createFolder, deleteFile, deleteFolder, type Format, type Meta, saveFile } from '~/api/configs.ts';
+import { type ConfigRef, createFolder, deleteFile, deleteFolder, type Format, getFile, saveFile } from '~/api/configs.ts';
 import { emptyDocument, normalizePath, pathProblem, variantProblem } from '~/composables/useConfigPaths.ts';
 import { useToasts } from '~/composables/useToasts.ts';
 
@@ -69,17 +69,18 @@ export function useConfigActions() {
     }, true);
   }
 
-  /** Saves version 1 of `path@name`, seeded from the base's saved content and meta. */
-  function createVariant(base: { path: string; content: string; meta: Meta }, name: string, seed: VariantSeed): Promise<ConfigRef | undefined> {
+  /** Saves version 1 of `path@name`, seeded from the base's newest version (a copy, or inheriting it). */
+  function createVariant(path: string, name: string, seed: VariantSeed): Promise<ConfigRef | undefined> {
     const invalid = variantProblem(name);
     if (invalid) return refuse(invalid);
-    const format = base.meta.format === 'raw' ? 'json' : base.meta.format;
-    const body =
-      seed === 'copy'
-        ? { meta: base.meta, content: base.content }
-        : { meta: { format, description: `${name} overrides of ${base.path}`, inherits: [{ source: base.path }] }, content: emptyDocument(format) };
     return run(async () => {
-      const ref = { path: base.path, variant: name };
+      const base = await getFile({ path });
+      const format = base.meta.format === 'raw' ? 'json' : base.meta.format;
+      const body =
+        seed === 'copy'
+          ? { meta: { format: base.meta.format, description: base.meta.description, inherits: base.meta.inherits }, data: base.data }
+          : { meta: { format, description: `${name} overrides of ${path}`, inherits: [{ source: path }] }, content: emptyDocument(format) };
+      const ref = { path, variant: name };
       try {
         await saveFile(ref, { ...body, expected_version: 0 });
       } catch (err) {

@@ -64,11 +64,23 @@ export function useFolderTree() {
     else expanded.add(row.key);
   }
 
-  /** Loads and expands every ancestor of `path` (so a deep link shows where it is). */
-  async function reveal(path: string, options: { self?: boolean } = {}): Promise<void> {
+  /**
+   * Loads and expands every ancestor of `path` (so a deep link shows where it is); `self` also
+   * expands `path` as a folder; `reload` re-reads listings already loaded (after a create).
+   */
+  async function reveal(path: string, options: { self?: boolean; reload?: boolean } = {}): Promise<void> {
     const segments = path === '' ? [] : path.split('/');
     const upTo = options.self ? segments.length : segments.length - 1;
-    for (let i = 0; i <= upTo; i++) await expandFolder(segments.slice(0, i).join('/'));
+    for (let i = 0; i <= upTo; i++) {
+      const folder = segments.slice(0, i).join('/');
+      if (options.reload) await load(folder);
+      await expandFolder(folder);
+    }
+  }
+
+  /** Shows the variants of a file. */
+  function expandFile(path: string): void {
+    expanded.add(`f:${path}`);
   }
 
   /** Re-reads the listings of these folders (after a create or delete), dropping vanished ones. */
@@ -92,7 +104,7 @@ export function useFolderTree() {
 
   const rows = computed(() => buildRows({ listings, expanded, loading, filter: filter.value.trim().toLowerCase() }));
 
-  return { listings, filter, rows, knownSources, load, toggle, expandFolder, reveal, refresh, isFile };
+  return { listings, filter, rows, knownSources, load, toggle, expandFolder, expandFile, reveal, refresh, isFile };
 }
 
 interface BuildState {

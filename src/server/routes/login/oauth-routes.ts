@@ -55,7 +55,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
 
   app.get(
     '/login/oauth2/:name',
-    { schema: { tags: ['login'], summary: 'Start an OAuth2/OIDC sign-in: redirect to the identity provider', params: ProviderParams, querystring: StartQuery, response: { 200: Started, 302: Redirect, ...errors(404, 429, 502) } } },
+    { schema: { tags: ['login'], summary: 'Start an OAuth2/OIDC sign-in: redirect to the identity provider (JSON clients get the URL)', params: ProviderParams, querystring: StartQuery, response: { 200: Started, 302: Redirect, ...errors(404, 429, 502) } } },
     async (request, reply) => {
       const { name } = request.params as { name: string };
       const existing = request.cookies[binding.name];
@@ -78,7 +78,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
 
   app.get(
     '/login/callback/:name',
-    { schema: { tags: ['login'], summary: 'OAuth2/OIDC redirect URI: finish the sign-in, set the session cookie, redirect', params: ProviderParams, querystring: CallbackQuery, response: { 200: SignedIn, 302: Redirect, ...errors(400, 401, 403, 404, 502) } } },
+    { schema: { tags: ['login'], summary: 'OAuth2/OIDC redirect URI: finish the sign-in, set the session cookie, redirect to return_to', params: ProviderParams, querystring: CallbackQuery, response: { 200: SignedIn, 302: Redirect, ...errors(400, 401, 403, 404, 502) } } },
     async (request, reply) => {
       const { name } = request.params as { name: string };
       const query = request.query as CallbackParams;
@@ -88,7 +88,7 @@ export function registerOAuthRoutes(app: FastifyInstance, deps: OAuthRouteDeps):
         const { identity, user } = done;
         const session = await deps.sessions.create(user.id, { provider: name, ip: request.ip, userAgent: request.headers['user-agent'], roles: [...identity.groups], subject: identity.subject });
         reply.setCookie(deps.cookie.name, session.cookie, { path: deps.cookie.path, httpOnly: true, secure: deps.cookie.secure, sameSite: deps.cookie.sameSite, maxAge: deps.cookie.maxAgeSeconds });
-        deps.audit.record({ action: 'login.success', actor: user.username, actor_type: 'user', target: `oauth2:${name}`, status: 302, ip: request.ip, request_id: request.id, detail: done.how });
+        deps.audit.record({ action: 'login.success', actor: user.username, actor_type: 'user', target: `oauth2:${name}`, status: wantsJson(request) ? 200 : 302, ip: request.ip, request_id: request.id, detail: done.how });
         // Only now, with pika's own session issued, are the IdP's tokens dropped (not awaited).
         deps.oauth.revokeLater(name, done.client, done.tokens, request.log);
         result = { user: userView(user), return_to: done.returnTo };
