@@ -29,6 +29,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // A real kube-apiserver + etcd per file (test/k8s/cluster.sh). The hook timeout covers a
+        // cold build of the binaries (10-25 min on 2 cores) when nothing pre-built them.
+        test: {
+          name: 'k8s',
+          include: ['test/k8s/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 1_800_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

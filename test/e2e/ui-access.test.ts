@@ -63,9 +63,16 @@ async function navLabels(page: Page): Promise<string[]> {
   return (await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).map((t) => t.trim());
 }
 
+/** Toasts are feedback, not content: clear them so screenshots show the page. */
+async function snap(page: Page, name: string): Promise<void> {
+  // Browser-side code as strings: this file is type-checked without the DOM library.
+  await page.evaluate(`for (const b of document.querySelectorAll('[role="status"] button[aria-label="Dismiss"]')) b.click()`);
+  await screenshot(page, name);
+}
+
 async function setTheme(page: Page, theme: 'light' | 'dark'): Promise<void> {
   await page.getByLabel('Theme').selectOption(theme);
-  await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe(theme);
+  await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe(theme);
 }
 
 describe('console access area', () => {
@@ -97,7 +104,7 @@ describe('console access area', () => {
     await admin.getByText('No scope matches team-a/app').waitFor();
     await admin.getByText('How path patterns work').click();
     await expectAccessible(admin, 'tokens (new token form)');
-    await screenshot(admin, 'tokens');
+    await snap(admin, 'tokens');
     await admin.getByRole('button', { name: 'Create token' }).click();
 
     const created = admin.getByRole('dialog', { name: 'Token ci-read created' });
@@ -107,9 +114,9 @@ describe('console access area', () => {
     expect(key).toMatch(/^pika_[0-9a-f]{64}$/);
     await created.getByRole('button', { name: 'Copy', exact: true }).click();
     await created.getByRole('button', { name: 'Copied', exact: true }).waitFor();
-    expect(await admin.evaluate(() => navigator.clipboard.readText())).toBe(key);
+    expect(await admin.evaluate('navigator.clipboard.readText()')).toBe(key);
     await expectAccessible(admin, 'token created dialog');
-    await screenshot(admin, 'token-created');
+    await snap(admin, 'token-created');
     await created.getByRole('button', { name: 'Done, I have copied it' }).click();
     await created.waitFor({ state: 'hidden' });
     await admin.getByRole('row', { name: /ci-read/ }).getByText('myapp/**').waitFor();
@@ -123,10 +130,10 @@ describe('console access area', () => {
     await admin.keyboard.press('Enter');
     const confirm = admin.getByRole('dialog', { name: 'Revoke token ci-read?' });
     await confirm.waitFor();
-    await expect.poll(() => admin.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Cancel');
+    await expect.poll(() => admin.locator(':focus').textContent()).toBe('Cancel');
     await expectAccessible(admin, 'revoke confirmation');
     await admin.keyboard.press('Tab');
-    await expect.poll(() => admin.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Revoke token');
+    await expect.poll(() => admin.locator(':focus').textContent()).toBe('Revoke token');
     await admin.keyboard.press('Enter');
     await admin.getByText('No tokens yet').waitFor();
     await admin.getByRole('status').getByText('Token ci-read revoked').waitFor();
@@ -153,7 +160,7 @@ describe('console access area', () => {
     await admin.getByRole('status').getByText('ERR_BUNDLE_KEY_TAKEN').waitFor();
     await admin.getByRole('button', { name: 'Cancel' }).click();
     await expectAccessible(admin, 'bundles');
-    await screenshot(admin, 'bundles');
+    await snap(admin, 'bundles');
 
     // --- Users: create alice with the bundle; her effective permissions name the bundle.
     await navTo(admin, 'Users', 'Users');
@@ -169,11 +176,11 @@ describe('console access area', () => {
     await effective.getByRole('row', { name: /files\.read/ }).getByText('bundle team-a').waitFor();
     expect(await effective.getByRole('row').count()).toBe(2); // header + files.read
     await expectAccessible(admin, 'user detail');
-    await screenshot(admin, 'user-detail');
+    await snap(admin, 'user-detail');
     await admin.getByRole('link', { name: '← All users' }).click();
     await admin.getByRole('row', { name: /alice/ }).getByText('team-a').waitFor();
     await expectAccessible(admin, 'users');
-    await screenshot(admin, 'users');
+    await snap(admin, 'users');
 
     // --- Alice, in a browser of her own: only team-a, no admin pages.
     const alice = await open();
@@ -183,10 +190,7 @@ describe('console access area', () => {
     const labels = await navLabels(alice);
     expect(labels).toContain('Account');
     for (const hidden of ['Tokens', 'Users', 'Bundles']) expect(labels).not.toContain(hidden);
-    const root = await alice.evaluate(async () => {
-      const res = await fetch(new URL('api/v1/folder', document.baseURI), { credentials: 'same-origin' });
-      return (await res.json()) as { folders: string[]; files: string[] };
-    });
+    const root = await alice.evaluate<{ folders: string[]; files: string[] }>(`fetch(new URL('api/v1/folder', document.baseURI)).then((res) => res.json())`);
     expect(root.folders).toEqual(['team-a']);
     await alice.goto(`${pika.baseUrl}/#/tokens`);
     await alice.waitForURL(/#\/about/);
@@ -203,7 +207,7 @@ describe('console access area', () => {
     const secret = await alice.getByLabel('Or type this secret key').inputValue();
     expect(secret).toMatch(/^[A-Z2-7]+=*$/);
     await expectAccessible(alice, 'account (enrolling)');
-    await screenshot(alice, 'account');
+    await snap(alice, 'account');
     await alice.getByLabel('Code from the app').fill(totpCode(secret));
     await alice.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
     const codes = alice.getByRole('list', { name: 'Recovery codes' });
@@ -211,7 +215,7 @@ describe('console access area', () => {
     expect(await codes.getByRole('listitem').count()).toBe(10);
     await alice.getByText('you will not see them again').waitFor();
     await expectAccessible(alice, 'account (recovery codes)');
-    await screenshot(alice, 'account-recovery-codes');
+    await snap(alice, 'account-recovery-codes');
     await alice.getByRole('button', { name: 'I have saved them' }).click();
     await alice.getByText('10 of 10 recovery codes left').waitFor();
 
@@ -249,14 +253,14 @@ describe('console access area', () => {
     // --- Dark theme: every page again, axe and screenshots.
     await setTheme(admin, 'dark');
     await expectAccessible(admin, 'user detail (dark)');
-    await screenshot(admin, 'user-detail-dark');
+    await snap(admin, 'user-detail-dark');
     await navTo(admin, 'Users', 'Users');
     await expectAccessible(admin, 'users (dark)');
-    await screenshot(admin, 'users-dark');
+    await snap(admin, 'users-dark');
     await navTo(admin, 'Bundles', 'Permission bundles');
     await admin.getByRole('button', { name: 'Edit bundle team-a' }).click();
     await expectAccessible(admin, 'bundles (dark)');
-    await screenshot(admin, 'bundles-dark');
+    await snap(admin, 'bundles-dark');
     await navTo(admin, 'Tokens', 'API tokens');
     await admin.getByRole('button', { name: 'New token' }).click();
     await admin.getByLabel('Token name').fill('operator');
@@ -264,11 +268,11 @@ describe('console access area', () => {
     await admin.getByText('Management capabilities (none)').click();
     await admin.getByRole('checkbox', { name: /^key\.unlock/ }).check();
     await expectAccessible(admin, 'tokens (dark)');
-    await screenshot(admin, 'tokens-dark');
+    await snap(admin, 'tokens-dark');
     await admin.getByRole('button', { name: 'Create token' }).click();
     await admin.getByRole('dialog', { name: 'Token operator created' }).waitFor();
     await expectAccessible(admin, 'token created dialog (dark)');
-    await screenshot(admin, 'token-created-dark');
+    await snap(admin, 'token-created-dark');
     await admin.getByRole('button', { name: 'Done, I have copied it' }).click();
     await admin.getByRole('row', { name: /operator/ }).getByText('key.unlock').waitFor();
 
@@ -277,6 +281,93 @@ describe('console access area', () => {
     await alice.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
     await alice.getByRole('img', { name: 'QR code to add pika to your authenticator app' }).waitFor();
     await expectAccessible(alice, 'account (dark)');
-    await screenshot(alice, 'account-dark');
+    await snap(alice, 'account-dark');
   }, 240_000);
+
+  it('edits and removes: token, bundle, user profile, denies, identities, sessions, own two-factor', async () => {
+    const pika = await startPika();
+    const api = await register(pika.baseUrl);
+    await api.createToken('deploy', [{ path: 'shop/**', operations: ['read', 'write'] }]);
+    const bundle = (await api.request('POST', '/api/v1/permissions', { key: 'ops', name: 'Ops', keys: ['files.read'] })).json<{ id: string }>();
+    await api.request('POST', '/api/v1/users', { username: 'bob', password: 'bob-Password-1', permission_ids: [bundle.id] });
+    await login(pika.baseUrl, { username: 'bob', password: 'bob-Password-1' }); // a live session to end
+
+    const page = await open({ colorScheme: 'dark' });
+    await signIn(page, pika.baseUrl, ADMIN);
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    const toast = (text: string) => page.getByRole('status').getByText(text).first().waitFor();
+
+    // Token: edit (rename, another scope), disable, enable.
+    await navTo(page, 'Tokens', 'API tokens');
+    await page.getByRole('button', { name: 'Edit token deploy' }).click();
+    await page.getByLabel('Token name').fill('deploy-shop');
+    await page.getByRole('button', { name: 'Add scope' }).click();
+    await page.getByLabel('Path pattern').nth(1).fill('shared/*');
+    await page.getByRole('button', { name: 'Save token' }).click();
+    await toast('Token deploy-shop saved');
+    await page.getByRole('row', { name: /deploy-shop/ }).getByText('shared/*').waitFor();
+    await page.getByRole('button', { name: 'Disable token deploy-shop' }).click();
+    await page.getByRole('row', { name: /deploy-shop/ }).getByText('disabled').waitFor();
+    await page.getByRole('button', { name: 'Enable token deploy-shop' }).click();
+    await page.getByRole('row', { name: /deploy-shop/ }).getByText('active').waitFor();
+    const [token] = (await api.request('GET', '/api/v1/tokens')).json<{ name: string; scopes: { path: string }[]; active: boolean }[]>();
+    expect(token).toMatchObject({ name: 'deploy-shop', active: true, scopes: [{ path: 'shop/**' }, { path: 'shared/*' }] });
+
+    // Bundle: restrict files.read to shop/**.
+    await navTo(page, 'Bundles', 'Permission bundles');
+    await page.getByRole('button', { name: 'Edit bundle ops' }).click();
+    await page.getByLabel('Patterns for files.read').fill('shop/**');
+    await page.getByRole('button', { name: 'Save bundle' }).click();
+    await page.getByRole('row', { name: /Ops/ }).getByText('shop/**').waitFor();
+
+    // User: profile, denies, identities, sessions, delete.
+    await navTo(page, 'Users', 'Users');
+    await page.getByRole('link', { name: 'bob', exact: true }).click();
+    await page.getByRole('heading', { name: 'bob', exact: true }).waitFor();
+    await page.getByRole('table', { name: 'Effective capabilities of bob' }).getByText('shop/**').waitFor();
+    await page.getByLabel('Display name').fill('Bob Builder');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await toast('bob saved');
+    await page.getByText('Deny capabilities (none)').click();
+    await page.getByRole('checkbox', { name: /^files\.read/ }).check();
+    await page.getByRole('button', { name: 'Save denies' }).click();
+    await page.getByText('No capabilities: this user can sign in but see nothing.').waitFor();
+    await page.getByLabel('Provider').fill('oidc');
+    await page.getByLabel('Subject').fill('bob-sub-1');
+    await page.getByRole('button', { name: 'Link identity' }).click();
+    await page.getByRole('cell', { name: 'bob-sub-1', exact: true }).waitFor();
+    await expectAccessible(page, 'user detail with identity and session (dark)');
+    await page.getByRole('button', { name: 'Unlink oidc identity bob-sub-1' }).click();
+    await page.getByRole('dialog', { name: 'Unlink this identity?' }).getByRole('button', { name: 'Unlink' }).click();
+    await page.getByRole('cell', { name: 'bob-sub-1', exact: true }).waitFor({ state: 'hidden' });
+    await page.getByRole('button', { name: /^End session from/ }).click();
+    await page.getByRole('dialog', { name: 'End this session?' }).getByRole('button', { name: 'End session' }).click();
+    await page.getByText('Not signed in anywhere.').waitFor();
+    const bob = (await api.request('GET', '/api/v1/users/bob')).json<{ display_name: string; denied_capabilities: string[] }>();
+    expect(bob).toMatchObject({ display_name: 'Bob Builder', denied_capabilities: ['files.read'] });
+    await page.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByRole('dialog', { name: 'Delete bob?' }).getByRole('button', { name: 'Delete user' }).click();
+    await page.getByRole('heading', { name: 'Users', exact: true }).waitFor();
+    expect((await api.request('GET', '/api/v1/users/bob')).status).toBe(404);
+
+    // Own two-factor: enroll, new recovery codes, turn off (both need the password).
+    await navTo(page, 'Account', 'Your account');
+    await page.getByRole('button', { name: 'Set up two-factor sign-in' }).click();
+    const secret = await page.getByLabel('Or type this secret key').inputValue();
+    await page.getByLabel('Code from the app').fill(totpCode(secret));
+    await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+    await page.getByRole('button', { name: 'I have saved them' }).click();
+    await page.getByLabel('Your password (needed for both actions)').fill('wrong password');
+    await page.getByRole('button', { name: 'New recovery codes' }).click();
+    await toast('ERR_INVALID_CREDENTIALS');
+    await page.getByLabel('Your password (needed for both actions)').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'New recovery codes' }).click();
+    await page.getByRole('list', { name: 'Recovery codes' }).waitFor();
+    await page.getByRole('button', { name: 'I have saved them' }).click();
+    await page.getByLabel('Your password (needed for both actions)').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Turn off', exact: true }).click();
+    await page.getByRole('dialog', { name: 'Turn off two-factor sign-in?' }).getByRole('button', { name: 'Turn off' }).click();
+    await page.getByText('You sign in with your password only').waitFor();
+    await expectAccessible(page, 'account after turning two-factor off (dark)');
+  }, 120_000);
 });

@@ -104,7 +104,7 @@ export function useFolderTree() {
 
   const rows = computed(() => buildRows({ listings, expanded, loading, filter: filter.value.trim().toLowerCase() }));
 
-  return { listings, filter, rows, knownSources, load, toggle, expandFolder, expandFile, reveal, refresh, isFile };
+  return { listings, filter, rows, knownSources, load, toggle, expandFolder, expandFile, reveal, refresh, isFile, isLoading: (path: string) => loading.has(path) };
 }
 
 interface BuildState {

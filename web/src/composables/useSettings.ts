@@ -1,4 +1,4 @@
-import { ref } from 'vue';
+import { reactive, ref } from 'vue';
 import { type AuthSettings, getSettings, saveSettings, type SettingsDocument, toSettingsInput } from '~/api/settings.ts';
 import { useToasts } from '~/composables/useToasts.ts';
 
@@ -12,6 +12,8 @@ export function useAuthSettings() {
   const loading = ref(false);
   /** Which part is being saved (`oauth2`, `ldap`, …), for per-card busy buttons. */
   const saving = ref<keyof AuthSettings>();
+  /** Successful saves per part: a card resets its draft (or closes its editor) when its own count moves, never on another card's save. */
+  const revisions = reactive<Partial<Record<keyof AuthSettings, number>>>({});
   const toasts = useToasts();
 
   async function load(): Promise<void> {
@@ -32,6 +34,7 @@ export function useAuthSettings() {
     try {
       const auth = { ...(toSettingsInput(doc.value.auth) as object), [part]: toSettingsInput(value) };
       doc.value = await saveSettings({ auth });
+      revisions[part] = (revisions[part] ?? 0) + 1;
       toasts.success(message);
       return true;
     } catch (err) {
@@ -42,5 +45,7 @@ export function useAuthSettings() {
     }
   }
 
-  return { doc, loading, saving, load, save };
+  const revision = (part: keyof AuthSettings) => revisions[part] ?? 0;
+
+  return { doc, loading, saving, revision, load, save };
 }

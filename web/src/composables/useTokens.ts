@@ -36,7 +36,7 @@ export function useTokens() {
       replace(token);
     });
 
-  const update = (token: Token, patch: TokenPatch, done = `Token ${token.name} saved`) => run(async () => replace(await patchToken(token.id, patch)), done);
+  const update = (token: Token, patch: TokenPatch, done = `Token ${patch.name ?? token.name} saved`) => run(async () => replace(await patchToken(token.id, patch)), done);
 
   const toggle = (token: Token) => update(token, { active: !token.active }, `Token ${token.name} ${token.active ? 'disabled' : 'enabled'}`);
 
