@@ -67,6 +67,8 @@ export default tseslint.config(
       'vue/html-self-closing': 'off',
       'vue/multi-word-component-names': 'off',
       'no-console': 'error',
+      // TypeScript (vue-tsc) resolves DOM names; ESLint's no-undef does not know them.
+      'no-undef': 'off',
     },
   },
 );

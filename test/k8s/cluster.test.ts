@@ -93,7 +93,7 @@ describe('real kube-apiserver + etcd (test/k8s/cluster.sh)', () => {
   });
 
   afterAll(async () => {
-    await cluster?.stop();
+    await (cluster as Cluster | undefined)?.stop(); // undefined when beforeAll failed
   });
 
   it('serves the version it was built from, to the kubectl of the same version', async () => {

@@ -40,6 +40,8 @@ export interface RequestOptions {
   raw?: boolean;
   /** Do not announce 401s (sign-in probes). */
   quiet?: boolean;
+  /** Cancels the request (e.g. a preview superseded by newer typing). */
+  signal?: AbortSignal;
 }
 
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -52,7 +54,7 @@ export async function request<T>(method: string, path: string, options: RequestO
     headers['content-type'] = 'application/json';
     body = JSON.stringify(options.body);
   }
-  const response = await fetch(url, { method, headers, body, credentials: 'same-origin' });
+  const response = await fetch(url, { method, headers, body, credentials: 'same-origin', signal: options.signal });
   if (response.headers.get('x-pika-locked') === 'true') for (const l of listeners) l('locked');
   if (!response.ok) {
     if (response.status === 401 && !options.quiet) for (const l of listeners) l('unauthenticated');

@@ -99,7 +99,7 @@ export const setConstraint = (ref: ConfigRef, version: number, constraint: strin
 
 export const listVariants = (path: string) => api.get<string[]>(`/api/v1/variants/${pathSegments(path)}`);
 
-export const renderDraft = (ref: ConfigRef, body: { content: string; meta: Meta; format?: Format }) =>
-  api.post<RenderResult>(`/api/v1/render/${pathSegments(ref.path)}`, body, { query: variantQuery(ref) });
+export const renderDraft = (ref: ConfigRef, body: { content: string; meta: Meta; format?: Format }, signal?: AbortSignal) =>
+  api.post<RenderResult>(`/api/v1/render/${pathSegments(ref.path)}`, body, { query: variantQuery(ref), signal });
 
 export const convertContent = (content: string, from: Format, to: Format) => api.post<{ content: string; format: Format }>('/api/v1/convert', { content, from, to });

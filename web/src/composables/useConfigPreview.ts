@@ -49,14 +49,20 @@ export function useConfigPreview(input: () => PreviewInput) {
   const local = ref<EditorProblem | 'unknown'>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let seq = 0;
+  let inFlight: AbortController | undefined;
 
   async function render(snapshot: PreviewInput, mine: number): Promise<void> {
     if (!snapshot.target) return;
+    // A newer keystroke supersedes the request still on the wire: cancel it, do not just ignore it.
+    inFlight?.abort();
+    const controller = new AbortController();
+    inFlight = controller;
     try {
       const body = { content: snapshot.content, meta: cleanMeta(snapshot.meta), ...(snapshot.format ? { format: snapshot.format } : {}) };
-      const answer = await renderDraft(snapshot.target, body);
+      const answer = await renderDraft(snapshot.target, body, controller.signal);
       if (mine === seq) result.value = answer;
     } catch (err) {
+      if (controller.signal.aborted) return;
       // Real HTTP errors (403, 400 for an invalid body) are shown in the preview, not as toasts.
       if (mine === seq) result.value = { data: '', content: '', format: snapshot.meta.format, error: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code };
     } finally {
