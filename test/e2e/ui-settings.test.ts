@@ -6,12 +6,13 @@
  * password and a merge restore, and the audit log filtered by actor and action. axe on every page
  * in both themes; screenshots in test-results/ui/.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Download, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Browser, describeViolations, openBrowser, screenshot, SCREENSHOTS, seriousViolations } from './support/browser.ts';
 import { ADMIN, get, register, type Session, tryLogin } from './support/http.ts';
-import { freePort, startPika, stopAllPika } from './support/server-process.ts';
+import { freePort, makeTempDir, startPika, stopAllPika } from './support/server-process.ts';
 
 const CLIENT_SECRET = 'e2e-oidc-client-secret-9c1f7a';
 const FIRST_KEY = 'e2e first server key 4b7d';
@@ -257,6 +258,27 @@ describe('settings screens', () => {
     expect((await admin.request('POST', '/api/v1/key/lock')).status).toBe(200);
     expect((await admin.request('POST', '/api/v1/key/unlock', { key: FIRST_KEY })).status).toBe(403);
     expect((await admin.request('POST', '/api/v1/key/unlock', { key: SECOND_KEY })).status).toBe(200);
+  });
+
+  it('shows prominently that the unlock file did not work', async () => {
+    const dataDir = makeTempDir();
+    const first = await startPika({ dataDir });
+    const admin = await register(first.baseUrl);
+    expect((await admin.request('POST', '/api/v1/key/initialize', { key: FIRST_KEY })).status).toBe(200);
+    await first.stop();
+    const file = join(makeTempDir(), 'unlock-key');
+    writeFileSync(file, 'a wrong key in the file\n');
+    const pika = await startPika({ dataDir, env: { PIKA_ENCRYPTION_PASSWORD_FILE: file } });
+    const page = await open();
+    await signIn(page, pika.baseUrl);
+    await page.getByRole('heading', { name: 'The server is locked' }).waitFor();
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('Automatic unlock failed');
+    await page.getByLabel('Server key').fill(FIRST_KEY);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings', exact: true }).click();
+    await page.getByRole('heading', { name: 'Authentication', exact: true }).waitFor();
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('The configured password file did not unlock the server.');
+    await expectAccessible(page, 'authentication with the config warning');
   });
 
   it('downloads backups with and without a password, restores one in merge mode, and filters the audit log (under /pika)', async () => {

@@ -1,7 +1,7 @@
 import { ref } from 'vue';
 import { changePassword, getMe } from '~/api/me.ts';
 import type { User } from '~/api/users.ts';
-import { useTask } from '~/components/access/useTask.ts';
+import { useTask } from '~/composables/useTask.ts';
 import { useToasts } from '~/composables/useToasts.ts';
 
 /** The signed-in user's own profile and password change (other sessions end, this one stays). */

@@ -1,6 +1,6 @@
 import { ref } from 'vue';
 import { type Bundle, type BundleInput, createBundle, deleteBundle, listBundles, patchBundle } from '~/api/bundles.ts';
-import { useTask } from '~/components/access/useTask.ts';
+import { useTask } from '~/composables/useTask.ts';
 
 /** Permission bundles: list, create, edit, delete (which also removes them from every user). */
 export function useBundles() {

@@ -1,6 +1,6 @@
 import { ref } from 'vue';
 import { createToken, listTokens, patchToken, revokeToken, type Token, type TokenInput, type TokenPatch } from '~/api/tokens.ts';
-import { useTask } from '~/components/access/useTask.ts';
+import { useTask } from '~/composables/useTask.ts';
 
 /**
  * API tokens: the list, minting (the raw key is kept only until the person dismisses the

@@ -2,7 +2,7 @@ import QRCode from 'qrcode';
 import { ref } from 'vue';
 import { beginTotp, disableTotp, finishTotp, getTotp, newRecoveryCodes, type TotpEnrollment } from '~/api/me.ts';
 import type { TotpStatus } from '~/api/users.ts';
-import { useTask } from '~/components/access/useTask.ts';
+import { useTask } from '~/composables/useTask.ts';
 
 /**
  * Your own two-factor sign-in: status, enrollment (secret + QR code rendered locally to a

@@ -1,7 +1,7 @@
 import { ref } from 'vue';
 import { listBundles, type Bundle } from '~/api/bundles.ts';
 import { createUser, listUsers, type User, type UserInput } from '~/api/users.ts';
-import { useTask } from '~/components/access/useTask.ts';
+import { useTask } from '~/composables/useTask.ts';
 
 const PAGE = 25;
 

@@ -4,7 +4,7 @@ import {
   deleteUser, type Effective, endSession, getEffective, getUser, getUserTotp, type Identity, kickUser, linkIdentity, listIdentities, listSessions,
   patchUser, resetUserTotp, type Session, setDenied, setUserBundles, type TotpStatus, unlinkIdentity, type User, type UserPatch,
 } from '~/api/users.ts';
-import { useTask } from '~/components/access/useTask.ts';
+import { useTask } from '~/composables/useTask.ts';
 import { useToasts } from '~/composables/useToasts.ts';
 
 /**
