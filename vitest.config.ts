@@ -16,7 +16,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['src/**/*.int.test.ts', 'test/integration/**/*.test.ts'],
+          include: ['src/**/*.int.test.ts', 'test/integration/**/*.test.ts', 'test/operator/**/*.test.ts'],
           testTimeout: 20_000,
         },
       },

@@ -21,8 +21,12 @@
 # requires k8s.io/kubernetes vX.Y.Z and replaces each staging module named in the `replace` block
 # of kubernetes' own go.mod with its published v0.Y.Z; then `go build -mod=mod` of
 # k8s.io/kubernetes/cmd/{kube-apiserver,kubectl}. etcd is a second throw-away module whose main
-# calls go.etcd.io/etcd/server/v3/etcdmain.Main(os.Args). Verified with Go 1.26.8:
-# kubernetes v1.37.2 + etcd v3.7.3 (kubernetes v1.37 needs Go >= 1.26.0).
+# calls go.etcd.io/etcd/server/v3/etcdmain.Main(os.Args). Both with CGO_ENABLED=0.
+#
+# What worked (2026-11-25, Go 1.26.8, 2 cores): kubernetes v1.37.2 (needs Go >= 1.26.0) with
+# etcd v3.7.3. v1.37 needs --endpoint-reconciler-type=none to accept a 127.0.0.1 advertise
+# address. Cold build about 12-13 min; warm `up` 3-4 s. Timings and what a cluster without
+# controller-manager lacks: test/k8s/README.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -103,7 +107,12 @@ EOF
 cmd_build() {
   local t0 what=()
   t0=$(now)
+  # Non-interactive shells (CI) may not have read the profile that puts Go on PATH.
+  command -v go >/dev/null || [[ ! -x /usr/local/go/bin/go ]] || PATH=/usr/local/go/bin:$PATH
   command -v go >/dev/null || die "go is not installed (Go >= 1.26 is needed to build kubernetes $K8S_VERSION)"
+  # Static binaries as upstream releases them; no C compiler needed. No VCS stamping: the
+  # throw-away modules sit inside this repo's work tree.
+  export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
   mkdir -p "$BIN"
   # One build at a time per version (CI may pre-build in the background while a test runs `up`).
   exec 9>"$CACHE/.lock"
@@ -125,12 +134,20 @@ cmd_build() {
 # ---------------------------------------------------------------------------------------------
 # up / down
 
-free_ports() { # N free TCP ports on 127.0.0.1, held together while chosen so they differ
+free_ports() { # N distinct free TCP ports on 127.0.0.1
+  # Chosen at random below the kernel's ephemeral range (32768+ here), where listen(0) servers of
+  # other tests and outgoing connections take their ports: between this check and etcd or
+  # kube-apiserver binding the port, nothing else is then likely to take it. (start_once retries
+  # on new ports if something does.)
   node -e '
-    const net = require("net"); const n = +process.argv[1]; const ss = [];
-    const next = () => { if (ss.length === n) { console.log(ss.map((s) => s.address().port).join(" ")); ss.forEach((s) => s.close()); return; }
-      const s = net.createServer(); s.listen(0, "127.0.0.1", () => { ss.push(s); next(); }); };
-    next();' "$1"
+    const net = require("net"); const n = +process.argv[1]; const held = [];
+    const tryPort = () => {
+      if (held.length === n) { console.log(held.map((s) => s.address().port).join(" ")); held.forEach((s) => s.close()); return; }
+      const s = net.createServer();
+      s.once("error", tryPort);
+      s.listen(20000 + Math.floor(Math.random() * 12000), "127.0.0.1", () => { held.push(s); tryPort(); });
+    };
+    tryPort();' "$1"
 }
 
 alive() { # alive PIDFILE BINARY: the pid in the file is running and is that binary
@@ -138,11 +155,15 @@ alive() { # alive PIDFILE BINARY: the pid in the file is running and is that bin
   [[ -f $1 ]] || return 1
   pid=$(<"$1")
   [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
+  # No `tr | grep -q` here: under pipefail, grep quitting early can SIGPIPE tr and fail the test.
+  local cmdline
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *"/$2 "* ]]
 }
 
 stop_one() { # stop_one DIR NAME BINARY
-  local pidfile=$1/$2.pid pid i
+  local pidfile=$1/$2.pid pid i t0
+  t0=$(now)
   if ! alive "$pidfile" "$3"; then rm -f "$pidfile"; return 0; fi
   pid=$(<"$pidfile")
   kill -TERM "$pid" 2>/dev/null || true
@@ -156,7 +177,7 @@ stop_one() { # stop_one DIR NAME BINARY
     while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
   fi
   rm -f "$pidfile"
-  log "stopped $2 (pid $pid)"
+  log "stopped $2 (pid $pid) in $(since "$t0")"
 }
 
 cmd_down() {
@@ -243,26 +264,14 @@ wait_http() { # wait_http NAME DEADLINE_EPOCH PIDFILE BINARY LOG CURL-ARGS...
   done
 }
 
-cmd_up() {
-  local dir=${1:?usage: cluster.sh up DIR}
-  local t0 t1 deadline
-  t0=$(now)
-  cmd_build
-  mkdir -p "$dir"
-  dir=$(cd "$dir" && pwd)
-  if alive "$dir/kube-apiserver.pid" kube-apiserver || alive "$dir/etcd.pid" etcd; then
-    die "a cluster is already running in $dir (run: $0 down $dir)"
-  fi
-  rm -rf "$dir/etcd-data" "$dir/pki"
-  mkdir -p "$dir/bin"
-  ln -sf "$BIN/kubectl" "$dir/bin/kubectl"
-
-  t1=$(now)
-  gen_pki "$dir"
-  local ports etcd_port peer_port api_port
+# start_once DIR: one attempt at etcd + kube-apiserver on fresh ports. Returns 0 when both are
+# ready, 2 when one lost a race for its port (another process bound it after free_ports closed
+# it: worth another try), 1 otherwise. Leaves nothing running unless it returns 0.
+start_once() {
+  local dir=$1 t1 deadline etcd_port peer_port api_port
   read -r etcd_port peer_port api_port <<<"$(free_ports 3)"
   local etcd_url=http://127.0.0.1:$etcd_port server=https://127.0.0.1:$api_port
-  log "generated keys and picked ports in $(since "$t1")"
+  rm -rf "$dir/etcd-data"
 
   t1=$(now)
   deadline=$(($(date +%s) + READY_TIMEOUT))
@@ -275,16 +284,21 @@ cmd_up() {
     </dev/null >"$dir/etcd.log" 2>&1 &
   echo $! >"$dir/etcd.pid"
   if ! wait_http etcd "$deadline" "$dir/etcd.pid" etcd "$dir/etcd.log" "$etcd_url/health"; then
-    cmd_down "$dir"; exit 1
+    cmd_down "$dir"
+    grep -qi 'address already in use' "$dir/etcd.log" && return 2
+    return 1
   fi
   log "etcd ready at $etcd_url in $(since "$t1")"
 
   t1=$(now)
+  # --endpoint-reconciler-type=none: since v1.37 the apiserver refuses a loopback advertise
+  # address when it maintains the `kubernetes` Service's endpoints (nothing in-cluster uses them).
   # ServiceAccount admission is off (as in controller-runtime's envtest): with no
   # controller-manager no `default` ServiceAccount is ever created, and the plugin would then
   # reject every Pod.
   nohup "$BIN/kube-apiserver" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
+    --endpoint-reconciler-type=none \
     --tls-cert-file="$dir/pki/apiserver.crt" --tls-private-key-file="$dir/pki/apiserver.key" \
     --client-ca-file="$dir/pki/ca.crt" \
     --token-auth-file="$dir/pki/tokens.csv" \
@@ -300,14 +314,14 @@ cmd_up() {
     </dev/null >"$dir/kube-apiserver.log" 2>&1 &
   echo $! >"$dir/kube-apiserver.pid"
   local auth=(-H "Authorization: Bearer $(<"$dir/pki/admin.token")" --cacert "$dir/pki/ca.crt")
-  if ! wait_http kube-apiserver "$deadline" "$dir/kube-apiserver.pid" kube-apiserver "$dir/kube-apiserver.log" \
-    "${auth[@]}" "$server/readyz"; then
-    cmd_down "$dir"; exit 1
-  fi
   # /readyz does not cover the `default` namespace, which the apiserver creates just after.
   if ! wait_http kube-apiserver "$deadline" "$dir/kube-apiserver.pid" kube-apiserver "$dir/kube-apiserver.log" \
-    "${auth[@]}" "$server/api/v1/namespaces/default"; then
-    cmd_down "$dir"; exit 1
+    "${auth[@]}" "$server/readyz" ||
+    ! wait_http kube-apiserver "$deadline" "$dir/kube-apiserver.pid" kube-apiserver "$dir/kube-apiserver.log" \
+      "${auth[@]}" "$server/api/v1/namespaces/default"; then
+    cmd_down "$dir"
+    grep -qi 'address already in use' "$dir/kube-apiserver.log" && return 2
+    return 1
   fi
   log "kube-apiserver ready at $server in $(since "$t1")"
 
@@ -322,12 +336,44 @@ PIKA_K8S_ETCD=$etcd_url
 PIKA_K8S_VERSION=$K8S_VERSION
 PATH=$dir/bin:\$PATH
 EOF
-  log "up in $(since "$t0"): KUBECONFIG=$dir/kubeconfig ($server)"
 }
 
-case ${1:-} in
-  build) cmd_build ;;
-  up) shift; cmd_up "$@" ;;
-  down) shift; cmd_down "$@" ;;
-  *) echo "usage: $0 build | up DIR | down DIR" >&2; exit 2 ;;
-esac
+cmd_up() {
+  local dir=${1:?usage: cluster.sh up DIR}
+  local t0 t1 attempt rc
+  t0=$(now)
+  cmd_build
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  if alive "$dir/kube-apiserver.pid" kube-apiserver || alive "$dir/etcd.pid" etcd; then
+    die "a cluster is already running in $dir (run: $0 down $dir)"
+  fi
+  rm -rf "$dir/pki" "$dir/env" "$dir/kubeconfig"
+  mkdir -p "$dir/bin"
+  ln -sf "$BIN/kubectl" "$dir/bin/kubectl"
+
+  t1=$(now)
+  gen_pki "$dir"
+  log "generated keys in $(since "$t1")"
+  for attempt in 1 2 3; do
+    rc=0
+    start_once "$dir" || rc=$?
+    ((rc == 2)) || break
+    log "lost a port to another process (attempt $attempt); retrying on new ports"
+  done
+  ((rc == 0)) || die "could not start the cluster; logs are in $dir"
+  log "up in $(since "$t0"): KUBECONFIG=$dir/kubeconfig ($(sed -n 's/^PIKA_K8S_SERVER=//p' "$dir/env"))"
+}
+
+main() {
+  case ${1:-} in
+    build) cmd_build ;;
+    up) shift; cmd_up "$@" ;;
+    down) shift; cmd_down "$@" ;;
+    *) echo "usage: $0 build | up DIR | down DIR" >&2; exit 2 ;;
+  esac
+}
+
+# On one line, so that bash has read all of it before running anything: editing this file (or a
+# checkout changing it) while a long build runs cannot make bash read the rest from a shifted offset.
+main "$@"; exit $?
