@@ -23,6 +23,8 @@ export interface FeedHandlers {
  */
 export function followChangeFeed(client: Pick<PikaClient, 'openWatch'>, handlers: FeedHandlers, options: { readonly minBackoffMs?: number; readonly maxBackoffMs?: number } = {}) {
   const controller = new AbortController();
+  // A function, not a property read: the signal flips asynchronously, which narrowing cannot see.
+  const stopped = () => controller.signal.aborted;
   let lastEventId: number | undefined;
   let failures = 0;
   const minBackoff = options.minBackoffMs ?? 500;
@@ -44,12 +46,12 @@ export function followChangeFeed(client: Pick<PikaClient, 'openWatch'>, handlers
   }
 
   async function loop(): Promise<void> {
-    while (!controller.signal.aborted) {
+    while (!stopped()) {
       try {
         await session();
         handlers.onState?.('disconnected');
       } catch (err) {
-        if (controller.signal.aborted) return;
+        if (stopped()) return;
         handlers.onState?.('disconnected', err);
       }
       failures++;
