@@ -1,12 +1,15 @@
 /**
- * Generated files and their one source (style §4.2.15). Today: the API reference
- * (`docs/openapi.json`, `docs/api.md`) from the route schemas. `--check` fails when a generated
- * file is stale, so CI catches a route change without regenerated docs.
+ * Generated files and their one source (style §4.2.15): the API reference (`docs/openapi.json`,
+ * `docs/api.md`) from the route schemas, and the CRD types (`src/shared/crds/`) from `crds/*.yaml`
+ * (scripts/gen-crds.ts). `--check` fails when a generated file is stale, so CI catches a route or
+ * CRD change without regenerated files.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { buildApp } from '../src/server/app.ts';
 import { loadConfig } from '../src/server/config/load-config.ts';
 import { openMemoryStore } from '../src/server/storage/level-store.ts';
+import { CRD_TYPES_DIR, crdTypeFiles } from './gen-crds.ts';
 
 interface Operation {
   summary?: string;
@@ -44,9 +47,17 @@ const files = async (): Promise<Record<string, string>> => {
   return { 'docs/openapi.json': `${JSON.stringify(doc, null, 2)}\n`, 'docs/api.md': markdown(doc) };
 };
 
+const generated = { ...(await files()), ...(await crdTypeFiles()) };
+/** A file in a wholly generated directory that nothing generates any more (a removed CRD) is stale too. */
+const leftovers = existsSync(CRD_TYPES_DIR)
+  ? readdirSync(CRD_TYPES_DIR)
+      .map((f) => `${CRD_TYPES_DIR}/${f}`)
+      .filter((f) => !(f in generated))
+  : [];
+
 const check = process.argv.includes('--check');
 const stale: string[] = [];
-for (const [file, content] of Object.entries(await files())) {
+for (const [file, content] of Object.entries(generated)) {
   let current = '';
   try {
     current = readFileSync(file, 'utf8');
@@ -55,7 +66,14 @@ for (const [file, content] of Object.entries(await files())) {
   }
   if (current === content) continue;
   if (check) stale.push(file);
-  else writeFileSync(file, content);
+  else {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, content);
+  }
+}
+for (const file of leftovers) {
+  if (check) stale.push(file);
+  else rmSync(file);
 }
 if (stale.length > 0) {
   console.error(`generated files are stale: ${stale.join(', ')} — run \`npm run gen\` and commit the result`);

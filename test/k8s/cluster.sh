@@ -15,7 +15,7 @@
 #   PIKA_K8S_READY_TIMEOUT  seconds to wait for /readyz (default 90)
 #   PIKA_K8S_STOP_GRACE     seconds between SIGTERM and SIGKILL in `down` (default 10)
 #
-# How the build works (recorded here because nothing upstream documents it): k8s.io/kubernetes
+# How the build works (reference/test-services.md §11 asks for it here): k8s.io/kubernetes
 # cannot be `go install`ed, because its go.mod replaces every k8s.io/* staging module with a local
 # folder that the module zip does not contain. So a throw-away module under the cache folder
 # requires k8s.io/kubernetes vX.Y.Z and replaces each staging module named in the `replace` block
@@ -25,8 +25,8 @@
 #
 # What worked (2026-11-25, Go 1.26.8, 2 cores): kubernetes v1.37.2 (needs Go >= 1.26.0) with
 # etcd v3.7.3. v1.37 needs --endpoint-reconciler-type=none to accept a 127.0.0.1 advertise
-# address. Cold build about 12-13 min; warm `up` 3-4 s. Timings and what a cluster without
-# controller-manager lacks: test/k8s/README.md.
+# address. Cold build 5-13 min (by machine load); 6-16 s when Go's build cache is warm; warm
+# `up` 3-4 s. Timings, and what a cluster without controller-manager lacks: test/k8s/README.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -71,7 +71,7 @@ build_kubernetes() {
     "buildDate=1970-01-01T00:00:00Z"; do
     ld+=" -X $pkg.$kv -X $cpkg.$kv"
   done
-  log "building kube-apiserver and kubectl $K8S_VERSION (cold: 10-25 min on 2 cores)"
+  log "building kube-apiserver and kubectl $K8S_VERSION (5-13 min on 2 cores with cold Go caches, seconds with warm ones)"
   mkdir -p "$CACHE/tmp"
   (cd "$src" && go build -mod=mod -trimpath -ldflags="$ld" -o "$CACHE/tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
@@ -257,7 +257,8 @@ wait_http() { # wait_http NAME DEADLINE_EPOCH PIDFILE BINARY LOG CURL-ARGS...
     if (($(date +%s) >= deadline)); then
       log "$name not ready after ${READY_TIMEOUT}s; last lines of $logf:"
       tail -n 30 "$logf" >&2
-      curl -s --max-time 2 "$@" '?verbose' >&2 || true
+      # The URL is the last argument; ?verbose makes /readyz list the checks that fail.
+      curl -s --max-time 2 "${@:1:$#-1}" "${!#}?verbose" >&2 || true
       return 1
     fi
     sleep 0.2

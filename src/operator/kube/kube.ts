@@ -1,0 +1,106 @@
+import { ApiException, type KubeConfig, type KubernetesObject, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+
+/**
+ * The one wrapper over the Kubernetes API the reconcilers use (style §4.2.9): server-side apply
+ * under a fixed field manager, reads that answer `undefined` for 404, deletes that treat 404 as
+ * done, merge patches on the `/status` subresource. Reconcilers depend on this interface only,
+ * so a different client could replace it.
+ */
+export const FIELD_MANAGER = 'pika-operator';
+
+export interface ObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace?: string | undefined;
+  /** The resource's plural, when it is not one of the kinds this operator knows. */
+  readonly plural?: string | undefined;
+}
+
+export interface Kube {
+  /** Server-side apply: `obj` holds exactly the fields this operator owns. */
+  apply<T extends KubernetesObject>(obj: T, fieldManager?: string): Promise<T>;
+  get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined>;
+  /** Deletes; true when it existed. */
+  remove(ref: ObjectRef): Promise<boolean>;
+  /** JSON merge patch of the `/status` subresource of a custom resource. */
+  patchStatus(ref: ObjectRef, status: Record<string, unknown>): Promise<void>;
+  /** JSON merge patch of the object itself (finalizers, annotations). */
+  mergePatch(ref: ObjectRef, patch: Record<string, unknown>): Promise<void>;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 404;
+}
+
+export function isConflict(err: unknown): boolean {
+  return err instanceof ApiException && err.code === 409;
+}
+
+function header(ref: ObjectRef): KubernetesObject {
+  return { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }) } };
+}
+
+export function createKube(kc: KubeConfig): Kube {
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig has no current cluster');
+
+  async function statusPatch(ref: ObjectRef, status: Record<string, unknown>): Promise<void> {
+    // KubernetesObjectApi has no subresource support; the path is built the way the API server
+    // documents it for custom resources.
+    const [group, version] = ref.apiVersion.includes('/') ? ref.apiVersion.split('/') : ['', ref.apiVersion];
+    const plural = ref.plural ?? pluralOf(ref.kind);
+    const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
+    const path = `${base}${ref.namespace === undefined ? '' : `/namespaces/${ref.namespace}`}/${plural}/${ref.name}/status`;
+    const init = await kc.applyToFetchOptions({ method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' } });
+    const response = await fetch(`${cluster?.server ?? ''}${path}`, { ...(init as RequestInit), method: 'PATCH', headers: { ...(init.headers as Record<string, string>), 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ status }) });
+    if (!response.ok) throw new ApiException(response.status, `status patch of ${ref.kind} ${ref.name} failed: ${await response.text()}`, undefined, {});
+  }
+
+  return {
+    apply: (obj, fieldManager = FIELD_MANAGER) => objects.patch(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply),
+    async get<T extends KubernetesObject>(ref: ObjectRef) {
+      try {
+        return (await objects.read<T>(header(ref) as T & { metadata: { name: string; namespace: string } }));
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    async remove(ref) {
+      try {
+        await objects.delete(header(ref));
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw err;
+      }
+    },
+    patchStatus: statusPatch,
+    async mergePatch(ref, patch) {
+      await objects.patch({ ...header(ref), ...patch }, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+    },
+  };
+}
+
+/** Plurals of the kinds this operator touches. */
+export function pluralOf(kind: string): string {
+  const known: Record<string, string> = {
+    PikaServer: 'pikaservers',
+    ClusterPikaServer: 'clusterpikaservers',
+    PikaConfig: 'pikaconfigs',
+    PikaToken: 'pikatokens',
+    UnlockRequest: 'unlockrequests',
+    Secret: 'secrets',
+    ConfigMap: 'configmaps',
+    Deployment: 'deployments',
+    StatefulSet: 'statefulsets',
+    DaemonSet: 'daemonsets',
+    Lease: 'leases',
+    Event: 'events',
+  };
+  const plural = known[kind];
+  if (!plural) throw new Error(`unknown kind ${kind}`);
+  return plural;
+}
