@@ -4,11 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# kube-apiserver/etcd/kubectl for the k8s tier (test/k8s/README.md): a cold build takes 5-13 min
+# on 2 cores, seconds with warm Go caches. It runs in the background, overlapping the checks below.
+mkdir -p test-results
+bash test/k8s/cluster.sh build >test-results/k8s-build.log 2>&1 &
+k8s_build=$!
+
 echo "== test services (Debian packages)"; bash scripts/setup-test-env.sh
 echo "== typecheck"; npm run --silent typecheck
 echo "== lint"; npm run --silent lint
 echo "== generated files"; npm run --silent gen -- --check
 echo "== build"; npm run --silent build
 echo "== console bundle budget"; npx tsx scripts/check-bundle.ts
-echo "== tests (unit, integration, e2e)"
+echo "== k8s binaries"; wait "$k8s_build" || { cat test-results/k8s-build.log; exit 1; }; tail -n 4 test-results/k8s-build.log
+echo "== tests (unit, integration, e2e, k8s)"
 npx vitest run

@@ -1,4 +1,4 @@
-import { ApiException, type KubeConfig, type KubernetesObject, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { ApiException, CustomObjectsApi, type KubeConfig, type KubernetesObject, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 
 /**
  * The one wrapper over the Kubernetes API the reconcilers use (style §4.2.9): server-side apply
@@ -43,19 +43,14 @@ function header(ref: ObjectRef): KubernetesObject {
 
 export function createKube(kc: KubeConfig): Kube {
   const objects = KubernetesObjectApi.makeApiClient(kc);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
+  const customs = kc.makeApiClient(CustomObjectsApi);
 
   async function statusPatch(ref: ObjectRef, status: Record<string, unknown>): Promise<void> {
-    // KubernetesObjectApi has no subresource support; the path is built the way the API server
-    // documents it for custom resources.
-    const [group, version] = ref.apiVersion.includes('/') ? ref.apiVersion.split('/') : ['', ref.apiVersion];
+    const [group = '', version = ''] = ref.apiVersion.split('/');
     const plural = ref.plural ?? pluralOf(ref.kind);
-    const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
-    const path = `${base}${ref.namespace === undefined ? '' : `/namespaces/${ref.namespace}`}/${plural}/${ref.name}/status`;
-    const init = await kc.applyToFetchOptions({ method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' } });
-    const response = await fetch(`${cluster?.server ?? ''}${path}`, { ...(init as RequestInit), method: 'PATCH', headers: { ...(init.headers as Record<string, string>), 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ status }) });
-    if (!response.ok) throw new ApiException(response.status, `status patch of ${ref.kind} ${ref.name} failed: ${await response.text()}`, undefined, {});
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    if (ref.namespace === undefined) await customs.patchClusterCustomObjectStatus({ group, version, plural, name: ref.name, body: { status } }, merge);
+    else await customs.patchNamespacedCustomObjectStatus({ group, version, plural, namespace: ref.namespace, name: ref.name, body: { status } }, merge);
   }
 
   return {
