@@ -153,8 +153,7 @@ export interface PikaTokenTarget {
  */
 export interface PikaTokenStatus {
   /**
-   * Latest observations. Types: `Ready` (the Secret holds a valid token that is not yet due for
-   * renewal).
+   * Latest observations. Types: `Ready` (the Secret holds a valid, unexpired token).
    *
    * @maxItems 32
    *
@@ -174,7 +173,7 @@ export interface PikaTokenStatus {
    */
   expiresAt?: string;
   /**
-   * When the current token was minted.
+   * When the current token was minted or last renewed.
    */
   lastRenewTime?: string;
 }
