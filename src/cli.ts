@@ -5,6 +5,7 @@ const HELP = `pika ${VERSION}: configuration server, secrets manager and persona
 
 usage:
   pika server [--config FILE]   run the server (config: pika.yaml|yml|json|toml or PIKA_* env)
+  pika operator                 run the Kubernetes operator (config: PIKA_OPERATOR_* env, KUBECONFIG)
   pika version                  print the version
   pika help                     this text
 `;
@@ -17,6 +18,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       const { values } = parseArgs({ args: [...rest], options: { config: { type: 'string', short: 'c' } }, strict: true });
       const { runServer } = await import('./server/main.ts');
       return runServer({ configFile: values.config });
+    }
+    case 'operator': {
+      parseArgs({ args: [...rest], options: {}, strict: true });
+      const { runOperator } = await import('./operator/main.ts');
+      return runOperator();
     }
     case 'version':
     case '--version':

@@ -20,7 +20,8 @@ export interface ObjectRef {
 export interface Kube {
   /** Server-side apply: `obj` holds exactly the fields this operator owns. */
   apply<T extends KubernetesObject>(obj: T, fieldManager?: string): Promise<T>;
-  get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined>;
+  /** `T` may be a CRD type (timestamps as strings, as on the wire). */
+  get<T extends object = KubernetesObject>(ref: ObjectRef): Promise<T | undefined>;
   /** Deletes; true when it existed. */
   remove(ref: ObjectRef): Promise<boolean>;
   /** JSON merge patch of the `/status` subresource of a custom resource. */
@@ -55,9 +56,9 @@ export function createKube(kc: KubeConfig): Kube {
 
   return {
     apply: (obj, fieldManager = FIELD_MANAGER) => objects.patch(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply),
-    async get<T extends KubernetesObject>(ref: ObjectRef) {
+    async get<T extends object = KubernetesObject>(ref: ObjectRef) {
       try {
-        return (await objects.read<T>(header(ref) as T & { metadata: { name: string; namespace: string } }));
+        return (await objects.read<KubernetesObject>(header(ref) as KubernetesObject & { metadata: { name: string; namespace: string } })) as T;
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw err;

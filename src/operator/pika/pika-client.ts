@@ -102,10 +102,10 @@ export function createPikaClient(endpoint: PikaEndpoint, deps: { readonly fetch?
 
   return {
     getData,
-    keyStatus: () => json<{ initialized: boolean; unlocked: boolean }>('key-status', '/api/v1/key/status'),
-    info: () => json<{ version: string; user?: string; permissions: string[] }>('info', '/api/v1/info'),
+    keyStatus: () => json<{ initialized: boolean; unlocked: boolean; server_id?: string }>('key-status', '/api/v1/key/status'),
+    info: () => json<{ version: string; user?: string; permissions: string[]; server_id?: string }>('info', '/api/v1/info'),
     unlock: (key: string) => json<{ initialized: boolean; unlocked: boolean }>('unlock', '/api/v1/key/unlock', { method: 'POST', body: JSON.stringify({ key }) }),
-    createToken: (input: { name: string; scopes: { path: string; operations: string[] }[]; capabilities?: string[]; expires_at?: string }) =>
+    createToken: (input: { name: string; scopes: { path: string; operations: string[]; resource?: string }[]; capabilities?: string[]; expires_at?: string }) =>
       json<{ id: string; raw_key: string; expires_at?: string }>('tokens', '/api/v1/tokens', { method: 'POST', body: JSON.stringify(input) }),
     /** Revokes a token; an already-gone token counts as revoked. */
     async revokeToken(id: string): Promise<void> {

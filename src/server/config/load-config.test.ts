@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, normalizeBasePath } from './load-config.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../../shared/duration.ts';
 
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'pika-cfg-'));
 

@@ -4,7 +4,7 @@ import { parse as parseToml } from 'smol-toml';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type PikaConfig, type RawConfig } from './config-schema.ts';
-import { parseDuration } from './duration.ts';
+import { parseDuration } from '../../shared/duration.ts';
 import { overlayFromEnv } from './env-overlay.ts';
 
 /**

@@ -7,7 +7,7 @@
  * stays data.
  */
 import { AppError } from '../../shared/errors.ts';
-import { isPlainObject, setOwn } from './plain-value.ts';
+import { isPlainObject, setOwn } from '../../shared/plain-value.ts';
 
 /** `a.b.c` → `['a', 'b', 'c']`; empty paths and empty segments are invalid. */
 export function splitDotPath(path: string): string[] {

@@ -6,7 +6,7 @@ import { parse as parseTomlText } from 'smol-toml';
 import { parseDocument as parseYamlDocument, visit } from 'yaml';
 import type { Document } from 'yaml';
 import type { AppError } from '../../shared/errors.ts';
-import { toPlainValue } from './plain-value.ts';
+import { toPlainValue } from '../../shared/plain-value.ts';
 import {
   endOfInput,
   jsonSyntaxError,

@@ -5,7 +5,7 @@
  * the key path so the user can find the offending value.
  */
 import { AppError } from '../../shared/errors.ts';
-import { isPlainObject } from './plain-value.ts';
+import { isPlainObject } from '../../shared/plain-value.ts';
 import type { ParsedFormat } from './syntax-errors.ts';
 
 function keyPath(path: readonly string[]): string {

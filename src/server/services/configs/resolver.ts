@@ -2,7 +2,7 @@ import { AppError, isAppError } from '../../../shared/errors.ts';
 import { splitFileKey } from '../../domain/config-path.ts';
 import { injectAt, pickPaths } from '../../domain/doc-paths.ts';
 import { type Format, parseDocument } from '../../domain/formats.ts';
-import { deepMerge } from '../../domain/merge.ts';
+import { deepMerge } from '../../../shared/merge.ts';
 import { selectVersion, type VersionSelector } from '../../domain/semver-select.ts';
 import type { Permissions } from '../access/permissions.ts';
 import type { ExternalSources } from '../externals/external-sources.ts';
