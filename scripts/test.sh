@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 mkdir -p test-results
 bash test/k8s/cluster.sh build >test-results/k8s-build.log 2>&1 &
 k8s_build=$!
+bash test/k8s/helm.sh build >test-results/helm-build.log 2>&1 &
+helm_build=$!
 
 echo "== test services (Debian packages)"; bash scripts/setup-test-env.sh
 echo "== typecheck"; npm run --silent typecheck
@@ -17,5 +19,6 @@ echo "== generated files"; npm run --silent gen -- --check
 echo "== build"; npm run --silent build
 echo "== console bundle budget"; npx tsx scripts/check-bundle.ts
 echo "== k8s binaries"; wait "$k8s_build" || { cat test-results/k8s-build.log; exit 1; }; tail -n 4 test-results/k8s-build.log
+echo "== helm"; wait "$helm_build" || { cat test-results/helm-build.log; exit 1; }; tail -n 1 test-results/helm-build.log
 echo "== tests (unit, integration, e2e, k8s)"
 npx vitest run

@@ -43,57 +43,73 @@ export class OperatorConfigError extends Error {
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LOG_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
-export function loadOperatorConfig(env: Readonly<Record<string, string | undefined>> = process.env): OperatorConfig {
-  const problems: string[] = [];
+type Env = Readonly<Record<string, string | undefined>>;
+
+function reader(env: Env, problems: string[]) {
   const read = (name: string, fallback: string) => {
     const value = env[name]?.trim();
     return value === undefined || value === '' ? fallback : value;
   };
-  const name = (variable: string, fallback: string) => {
-    const value = read(variable, fallback);
-    if (!NAME.test(value) || value.length > 63) problems.push(`${variable}: "${value}" is not a valid Kubernetes name`);
-    return value;
+  return {
+    read,
+    name: (variable: string, fallback: string) => {
+      const value = read(variable, fallback);
+      if (!NAME.test(value) || value.length > 63) problems.push(`${variable}: "${value}" is not a valid Kubernetes name`);
+      return value;
+    },
+    duration: (variable: string, fallback: string) => {
+      try {
+        const ms = parseDuration(read(variable, fallback));
+        if (ms <= 0) throw new Error('must be positive');
+        return ms;
+      } catch (err) {
+        problems.push(`${variable}: ${(err as Error).message}`);
+        return parseDuration(fallback);
+      }
+    },
   };
-  const duration = (variable: string, fallback: string) => {
-    try {
-      const ms = parseDuration(read(variable, fallback));
-      if (ms <= 0) throw new Error('must be positive');
-      return ms;
-    } catch (err) {
-      problems.push(`${variable}: ${(err as Error).message}`);
-      return parseDuration(fallback);
-    }
-  };
+}
 
-  const namespace = name('PIKA_OPERATOR_NAMESPACE', 'pika-system');
-  const watchRaw = read('PIKA_OPERATOR_WATCH_NAMESPACES', '');
-  const watchNamespaces = watchRaw === '' ? undefined : watchRaw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const ns of watchNamespaces ?? []) if (!NAME.test(ns)) problems.push(`PIKA_OPERATOR_WATCH_NAMESPACES: "${ns}" is not a valid namespace`);
+function healthAddress(raw: string, problems: string[]): { host: string; port: number } {
+  const match = /^(.*):(\d{1,5})$/.exec(raw);
+  const port = Number(match?.[2] ?? Number.NaN);
+  if (!match || port > 65535) {
+    problems.push(`PIKA_OPERATOR_HEALTH_ADDR: "${raw}" is not host:port`);
+    return { host: '0.0.0.0', port: 8081 };
+  }
+  return { host: match[1] || '0.0.0.0', port };
+}
 
-  const addr = read('PIKA_OPERATOR_HEALTH_ADDR', '0.0.0.0:8081');
-  const match = /^(.*):(\d{1,5})$/.exec(addr);
-  const port = match ? Number(match[2]) : Number.NaN;
-  if (!match || port > 65535) problems.push(`PIKA_OPERATOR_HEALTH_ADDR: "${addr}" is not host:port`);
+function namespaces(raw: string, problems: string[]): string[] | undefined {
+  if (raw === '') return undefined;
+  const list = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const ns of list) if (!NAME.test(ns)) problems.push(`PIKA_OPERATOR_WATCH_NAMESPACES: "${ns}" is not a valid namespace`);
+  return list;
+}
 
+function workers(raw: string, problems: string[]): number {
+  const value = Number(raw);
+  if (Number.isInteger(value) && value >= 1 && value <= 64) return value;
+  problems.push('PIKA_OPERATOR_WORKERS: must be an integer from 1 to 64');
+  return 4;
+}
+
+export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
+  const problems: string[] = [];
+  const { read, name, duration } = reader(env, problems);
   const election = read('PIKA_OPERATOR_LEADER_ELECTION', 'true').toLowerCase();
   if (election !== 'true' && election !== 'false') problems.push('PIKA_OPERATOR_LEADER_ELECTION: must be true or false');
-
-  const workers = Number(read('PIKA_OPERATOR_WORKERS', '4'));
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) problems.push('PIKA_OPERATOR_WORKERS: must be an integer from 1 to 64');
-
   const logLevel = read('PIKA_LOG_LEVEL', 'info');
   if (!LOG_LEVELS.has(logLevel)) problems.push(`PIKA_LOG_LEVEL: "${logLevel}" is not one of ${[...LOG_LEVELS].join(', ')}`);
-
-  const identity = read('PIKA_OPERATOR_IDENTITY', hostname());
   const config: OperatorConfig = {
-    namespace,
-    identity,
-    watchNamespaces,
-    health: { host: match?.[1] || '0.0.0.0', port: match ? port : 8081 },
+    namespace: name('PIKA_OPERATOR_NAMESPACE', 'pika-system'),
+    identity: read('PIKA_OPERATOR_IDENTITY', hostname()),
+    watchNamespaces: namespaces(read('PIKA_OPERATOR_WATCH_NAMESPACES', ''), problems),
+    health: healthAddress(read('PIKA_OPERATOR_HEALTH_ADDR', '0.0.0.0:8081'), problems),
     leaderElection: election !== 'false',
     leaseName: name('PIKA_OPERATOR_LEASE_NAME', 'pika-operator'),
     stateSecret: name('PIKA_OPERATOR_STATE_SECRET', 'pika-operator-state'),
-    workers: Number.isInteger(workers) ? workers : 4,
+    workers: workers(read('PIKA_OPERATOR_WORKERS', '4'), problems),
     serverCheckIntervalMs: duration('PIKA_OPERATOR_SERVER_CHECK_INTERVAL', '60s'),
     lockedCheckIntervalMs: duration('PIKA_OPERATOR_LOCKED_CHECK_INTERVAL', '2s'),
     logLevel,

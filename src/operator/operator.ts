@@ -150,7 +150,7 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
     clusterServers: informers.clusterServers,
     kube,
     onEvent: onServerEvent,
-    onCall: (route, status) => metrics.pikaCalls.inc({ route, status: String(status) }),
+    onCall: (route, status) => { metrics.pikaCalls.inc({ route, status: String(status) }); },
   });
 
   const outcome = (kind: string) => (e: { key: string; outcome: Outcome; durationMs: number; error?: unknown; retryInMs?: number }) => {
@@ -160,7 +160,7 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
     else if (e.outcome === 'terminal') logger.warn({ kind, key: e.key, err: (e.error as Error).message }, 'reconcile stopped: fix the object to retry');
     else logger.debug({ kind, key: e.key, ms: Math.round(e.durationMs) }, 'reconciled');
   };
-  const onError = (kind: string) => (reason: string) => metrics.errors.inc({ kind, reason });
+  const onError = (kind: string) => (reason: string) => { metrics.errors.inc({ kind, reason }); };
 
   let hmacKey: Buffer | undefined;
   const configReconciler = createPikaConfigReconciler({
@@ -173,7 +173,7 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
       return hmacKey;
     },
     onError: onError('PikaConfig'),
-    onRestart: (kind) => metrics.restarts.inc({ kind }),
+    onRestart: (kind) => { metrics.restarts.inc({ kind }); },
   });
   const serverReconciler = createPikaServerReconciler({
     servers: informers.servers,
@@ -231,7 +231,7 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
           deps.onLostLeadership?.();
         },
       });
-      elector.start();
+      await elector.start();
     },
     /** Graceful: stop taking work, finish what is in flight, release the Lease, close watches. */
     async stop(): Promise<void> {

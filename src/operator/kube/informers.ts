@@ -1,4 +1,4 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, makeInformer, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject, makeInformer, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import type { ClusterPikaServer, PikaConfig, PikaServer, PikaToken } from '../../shared/crds/index.ts';
 
 /**
@@ -26,7 +26,7 @@ export function createResourceInformer<T extends Resource>(
   list: () => Promise<{ items: T[] }>,
   options: { readonly labelSelector?: string; readonly onEvent: (type: InformerEvent, obj: T) => void; readonly onError?: (err: unknown) => void },
 ): ResourceInformer<T> {
-  const informer = makeInformer<KubernetesObject>(kc, path, list as () => Promise<KubernetesListObject<KubernetesObject>>, options.labelSelector);
+  const informer = makeInformer<KubernetesObject>(kc, path, list, options.labelSelector);
   let stopped = false;
   let failures = 0;
   for (const type of ['add', 'update', 'delete'] as const) informer.on(type, (obj) => { options.onEvent(type, obj as T); });

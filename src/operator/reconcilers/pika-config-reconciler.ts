@@ -1,16 +1,15 @@
-import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Condition, PikaConfig, PikaConfigSource, PikaConfigStatus } from '../../shared/crds/index.ts';
+import type { PikaConfig, PikaConfigSource, PikaConfigStatus } from '../../shared/crds/index.ts';
 import { PIKA_CONFIG_RESOURCE } from '../../shared/crds/index.ts';
 import { parseDuration } from '../../shared/duration.ts';
 import type { EventRecorder } from '../kube/events.ts';
-import type { Kube } from '../kube/kube.ts';
+import type { Kube, ObjectRef } from '../kube/kube.ts';
 import type { DataResult } from '../pika/pika-client.ts';
 import { type ReconcileResult, TerminalError } from '../runtime/controller.ts';
 import { ResolveError, type ServerConnection, type ServerConnections } from '../servers/server-connections.ts';
 import { type ConditionInput, setConditions } from '../sync/conditions.ts';
 import { changedKeys, dataHmac } from '../sync/data-hmac.ts';
 import { desiredData, type FetchedSource, requestedFormat, SourceContentError, sourcesOf } from '../sync/desired-data.ts';
-import { appliedKeys, buildTarget, claimOf, entriesOf, holds, type TargetObject, targetKind } from '../sync/target-object.ts';
+import { appliedKeys, buildTarget, claimOf, entriesOf, holds, OWNER_ANNOTATION, type TargetObject, targetKind } from '../sync/target-object.ts';
 import { createRolloutTracker, type RolloutTracker } from './rollout.ts';
 
 /**
@@ -57,19 +56,19 @@ export function createPikaConfigReconciler(deps: PikaConfigReconcilerDeps) {
     const generation = config.metadata.generation;
     const status: PikaConfigStatus = {
       ...extra,
-      conditions: setConditions(config.status?.conditions as Condition[] | undefined, conditions, generation, new Date(now())),
+      conditions: setConditions(config.status?.conditions, conditions, generation, new Date(now())),
       ...(generation === undefined ? {} : { observedGeneration: generation }),
     };
     await deps.kube.patchStatus(REF(config), status as Record<string, unknown>);
   }
 
   /** A failure that leaves the target as it is: Synced=False with the reason; Ready untouched unless given. */
-  async function fail(config: PikaConfig, reason: string, message: string, options: { ready?: boolean; warn?: boolean } = {}): Promise<void> {
+  async function fail(config: PikaConfig, reason: string, message: string, options: { ready?: boolean } = {}): Promise<void> {
     deps.onError?.(reason);
     const conditions: ConditionInput[] = [{ type: 'Synced', status: 'False', reason, message }];
     if (options.ready === false || !config.status?.conditions?.some((c) => c.type === 'Ready')) conditions.push({ type: 'Ready', status: 'False', reason, message });
     await writeStatus(config, conditions);
-    if (options.warn !== false) await deps.events.emit(REF(config), 'Warning', reason, message);
+    await deps.events.emit(REF(config), 'Warning', reason, message);
   }
 
   async function fetchAll(config: PikaConfig, key: string, connection: ServerConnection): Promise<{ results: DataResult[]; fetched: (FetchedSource | undefined)[] }> {
@@ -96,6 +95,117 @@ export function createPikaConfigReconciler(deps: PikaConfigReconcilerDeps) {
     return { results: results.map((r) => r.result), fetched: results.map((r) => r.fetched) };
   }
 
+  /** The server connection, or a status explaining why there is none (thrown: backoff or terminal). */
+  async function connect(config: PikaConfig, namespace: string): Promise<ServerConnection> {
+    try {
+      return await deps.connections.resolve(config.spec.serverRef, namespace, { feed: true });
+    } catch (err) {
+      if (!(err instanceof ResolveError)) throw err;
+      await fail(config, err.reason, err.message, { ready: false });
+      if (err.terminal) throw new TerminalError(err.reason, err.message);
+      throw err;
+    }
+  }
+
+  /** Locked or failing answers: the target is left exactly as it is. Undefined when all answered. */
+  async function unavailable(config: PikaConfig, connection: ServerConnection, results: readonly DataResult[]): Promise<ReconcileResult | undefined> {
+    if (results.some((r) => r.kind === 'locked')) {
+      deps.connections.setLocked(connection.key, true);
+      await fail(config, 'ServerLocked', 'the pika server is locked: the target keeps its last data and is resynced on unlock');
+      return { requeueAfterMs: deps.lockedRequeueMs ?? 30_000 };
+    }
+    deps.connections.setLocked(connection.key, false);
+    const failed = results.find((r) => r.kind === 'error');
+    if (failed?.kind !== 'error') return undefined;
+    const reason = ({ 0: 'ServerUnreachable', 401: 'Unauthorized', 403: 'Forbidden' } as Record<number, string>)[failed.status] ?? 'ServerError';
+    await fail(config, reason, `pika answered ${failed.status} ${failed.code}: ${failed.message}`);
+    throw new Error(`${reason}: ${failed.message}`);
+  }
+
+  /** Some source is confirmed gone: keep the target (Retain), or delete it when every source is gone (Delete). */
+  async function sourcesMissing(config: PikaConfig, target: ObjectRef, missing: readonly string[], total: number): Promise<void> {
+    const message = `source${missing.length > 1 ? 's' : ''} not found in pika: ${missing.join(', ')}`;
+    const { target: spec } = config.spec;
+    if (missing.length === total && spec.deletionPolicy === 'Delete' && (spec.creationPolicy ?? 'Owner') === 'Owner') {
+      const current = await deps.kube.get<TargetObject>(target);
+      if (claimOf(current, config) === 'ours' && (await deps.kube.remove(target))) await deps.events.emit(REF(config), 'Normal', 'TargetDeleted', `deleted ${target.kind} ${target.name}: ${message}`);
+    }
+    await writeStatus(config, [
+      { type: 'Ready', status: 'False', reason: 'SourceNotFound', message },
+      { type: 'Synced', status: 'False', reason: 'SourceNotFound', message },
+      { type: 'Degraded', status: 'True', reason: 'SourceNotFound', message },
+    ]);
+    await deps.events.emit(REF(config), 'Warning', 'SourceNotFound', message);
+    deps.onError?.('SourceNotFound');
+  }
+
+  /** The current target if this PikaConfig may write it; a status and an exception otherwise. */
+  async function claimTarget(config: PikaConfig, target: ObjectRef): Promise<{ current: TargetObject | undefined } | { waitMs: number }> {
+    const current = await deps.kube.get<TargetObject>(target);
+    const claim = claimOf(current, config);
+    const policy = config.spec.target.creationPolicy ?? 'Owner';
+    let conflict: string | undefined;
+    if (claim === 'other-config') conflict = `${target.kind} ${target.name} is managed by PikaConfig ${current?.metadata?.annotations?.[OWNER_ANNOTATION] ?? ''}`;
+    else if (claim === 'unmanaged' && policy !== 'Merge') conflict = `${target.kind} ${target.name} exists and is not managed by pika: delete it, or set target.creationPolicy Merge to write into it`;
+    if (conflict !== undefined) {
+      await fail(config, 'TargetConflict', conflict, { ready: false });
+      throw new TerminalError('TargetConflict', conflict);
+    }
+    if (claim === 'absent' && policy === 'Merge') {
+      await fail(config, 'TargetNotFound', `${target.kind} ${target.name} does not exist: creationPolicy Merge only writes into an existing object`, { ready: false });
+      return { waitMs: 30_000 };
+    }
+    return { current };
+  }
+
+  /** Writes the target when it does not hold the entries yet; returns the names of the keys that changed. */
+  async function writeTarget(config: PikaConfig, target: ObjectRef, current: TargetObject | undefined, entries: ReadonlyMap<string, Buffer>): Promise<string[]> {
+    const kind = targetKind(config);
+    const desired = buildTarget(config, target.name, entries);
+    const ours = new Set([...entries.keys(), ...(current ? appliedKeys(current) : [])]);
+    const changed = changedKeys(new Map([...entriesOf(current, kind)].filter(([k]) => ours.has(k))), entries);
+    if (holds(current, desired, kind, entries)) return changed;
+    // A Secret's type is immutable: a template.type change needs a new object.
+    const retype = current !== undefined && 'type' in desired && desired.type !== undefined && (current as { type?: string }).type !== desired.type;
+    if (retype && config.spec.target.creationPolicy !== 'Merge') await deps.kube.remove(target);
+    await deps.kube.apply(desired);
+    const verb = current ? (changed.length > 0 ? 'Updated' : 'Repaired') : 'Created';
+    const keys = changed.length > 0 ? ` (keys: ${changed.slice(0, 20).join(', ')}${changed.length > 20 ? ', …' : ''})` : '';
+    await deps.events.emit(REF(config), 'Normal', verb, `${verb.toLowerCase()} ${kind} ${target.name}${keys}`);
+    return changed;
+  }
+
+  /** A renamed target: the old object is handled as if this PikaConfig had let go of it. */
+  async function releaseRenamed(config: PikaConfig, target: ObjectRef): Promise<void> {
+    const previous = config.status?.targetName;
+    if (!previous || previous === target.name || config.spec.target.deletionPolicy !== 'Delete') return;
+    const old = { ...target, name: previous };
+    if (claimOf(await deps.kube.get<TargetObject>(old), config) === 'ours') await deps.kube.remove(old);
+  }
+
+  async function synced(config: PikaConfig, connection: ServerConnection, target: ObjectRef, result: { hmac: string; changed: string[]; problems: string[] }): Promise<void> {
+    const sources = sourcesOf(config.spec);
+    const revisions = sources.map((s) => connection.revisionOf(s.path)).filter((r): r is number => r !== undefined);
+    const revision = revisions.length > 0 ? Math.max(...revisions) : connection.revision;
+    const degraded = result.problems.length > 0;
+    await writeStatus(
+      config,
+      [
+        { type: 'Ready', status: 'True', reason: 'Synced', message: `${target.kind} ${target.name} holds the current data` },
+        { type: 'Synced', status: 'True', reason: 'Synced', message: `read ${sources.length} source${sources.length > 1 ? 's' : ''}` },
+        { type: 'Degraded', status: degraded ? 'True' : 'False', reason: degraded ? 'MissingKeys' : 'Complete', message: result.problems.join('; ') },
+      ],
+      {
+        lastSyncTime: new Date(now()).toISOString(),
+        dataHMAC: result.hmac,
+        targetName: target.name,
+        ...(revision === undefined ? {} : { sourceRevision: String(revision) }),
+        ...(result.changed.length > 0 ? { lastChangedKeys: result.changed.slice(0, 256) } : {}),
+      },
+    );
+    if (degraded) await deps.events.emit(REF(config), 'Warning', 'MissingKeys', result.problems.join('; '));
+  }
+
   async function reconcile(key: string): Promise<ReconcileResult | undefined> {
     const [namespace = '', name = ''] = key.split('/');
     const config = deps.configs.get(name, namespace);
@@ -104,131 +214,40 @@ export function createPikaConfigReconciler(deps: PikaConfigReconcilerDeps) {
       rollout.forget(key);
       return undefined;
     }
-    const spec = config.spec;
-    if (spec.suspend) {
+    if (config.spec.suspend) {
       await writeStatus(config, [{ type: 'Synced', status: 'False', reason: 'Suspended', message: 'spec.suspend is true: the target keeps its last data' }]);
       return undefined;
     }
-    const refreshMs = parseDuration(spec.refreshInterval ?? '1h');
-
-    let connection: ServerConnection;
-    try {
-      connection = await deps.connections.resolve(spec.serverRef, namespace, { feed: true });
-    } catch (err) {
-      if (!(err instanceof ResolveError)) throw err;
-      await fail(config, err.reason, err.message, { ready: false });
-      if (err.terminal) throw new TerminalError(err.reason, err.message);
-      throw err;
-    }
-
+    const refreshMs = parseDuration(config.spec.refreshInterval ?? '1h');
+    const connection = await connect(config, namespace);
     const { results, fetched } = await fetchAll(config, key, connection);
-    if (results.some((r) => r.kind === 'locked')) {
-      deps.connections.setLocked(connection.key, true);
-      await fail(config, 'ServerLocked', 'the pika server is locked: the target keeps its last data and is resynced on unlock', { warn: true });
-      return { requeueAfterMs: deps.lockedRequeueMs ?? 30_000 };
-    }
-    deps.connections.setLocked(connection.key, false);
+    const held = await unavailable(config, connection, results);
+    if (held) return held;
 
-    const failed = results.find((r) => r.kind === 'error');
-    if (failed?.kind === 'error') {
-      const reason = failed.status === 401 ? 'Unauthorized' : failed.status === 403 ? 'Forbidden' : failed.status === 0 ? 'ServerUnreachable' : 'ServerError';
-      await fail(config, reason, `pika answered ${failed.status} ${failed.code}: ${failed.message}`);
-      throw new Error(`${reason}: ${failed.message}`);
-    }
-
-    const sources = sourcesOf(spec);
+    const target: ObjectRef & { kind: string } = { apiVersion: 'v1', kind: targetKind(config), name: config.spec.target.name, namespace };
+    const sources = sourcesOf(config.spec);
     const missing = sources.filter((_s, i) => results[i]?.kind === 'not-found').map((s) => (s.variant ? `${s.path}@${s.variant}` : s.path));
-    const targetName = spec.target.name;
-    const kind = targetKind(config);
-    const targetRef = { apiVersion: 'v1', kind, name: targetName, namespace };
-
     if (missing.length > 0) {
-      const message = `source${missing.length > 1 ? 's' : ''} not found in pika: ${missing.join(', ')}`;
-      const everyMissing = missing.length === sources.length;
-      if (everyMissing && spec.target.deletionPolicy === 'Delete' && (spec.target.creationPolicy ?? 'Owner') === 'Owner') {
-        const current = await deps.kube.get<TargetObject>(targetRef);
-        if (claimOf(current, config) === 'ours' && (await deps.kube.remove(targetRef))) await deps.events.emit(REF(config), 'Normal', 'TargetDeleted', `deleted ${kind} ${targetName}: ${message}`);
-      }
-      await writeStatus(config, [
-        { type: 'Ready', status: 'False', reason: 'SourceNotFound', message },
-        { type: 'Synced', status: 'False', reason: 'SourceNotFound', message },
-        { type: 'Degraded', status: 'True', reason: 'SourceNotFound', message },
-      ]);
-      await deps.events.emit(REF(config), 'Warning', 'SourceNotFound', message);
-      deps.onError?.('SourceNotFound');
+      await sourcesMissing(config, target, missing, sources.length);
       return { requeueAfterMs: refreshMs };
     }
 
     let desired;
     try {
-      desired = desiredData(spec, fetched.filter((f): f is FetchedSource => f !== undefined));
+      desired = desiredData(config.spec, fetched.filter((f): f is FetchedSource => f !== undefined));
     } catch (err) {
       if (!(err instanceof SourceContentError)) throw err;
       await fail(config, 'InvalidSource', err.message);
       throw new TerminalError('InvalidSource', err.message);
     }
 
-    // A renamed target: the old object is handled as if this PikaConfig had let go of it.
-    const previousName = config.status?.targetName;
-    if (previousName && previousName !== targetName && spec.target.deletionPolicy === 'Delete') {
-      const oldRef = { ...targetRef, name: previousName };
-      if (claimOf(await deps.kube.get<TargetObject>(oldRef), config) === 'ours') await deps.kube.remove(oldRef);
-    }
-
-    const current = await deps.kube.get<TargetObject>(targetRef);
-    const claim = claimOf(current, config);
-    const policy = spec.target.creationPolicy ?? 'Owner';
-    if (claim === 'other-config') {
-      const owner = current?.metadata?.annotations?.['pika.io/pikaconfig'] ?? '';
-      await fail(config, 'TargetConflict', `${kind} ${targetName} is managed by PikaConfig ${owner}`, { ready: false });
-      throw new TerminalError('TargetConflict', `${kind} ${targetName} is managed by PikaConfig ${owner}`);
-    }
-    if (claim === 'unmanaged' && policy !== 'Merge') {
-      const message = `${kind} ${targetName} exists and is not managed by pika: delete it, or set target.creationPolicy Merge to write into it`;
-      await fail(config, 'TargetConflict', message, { ready: false });
-      throw new TerminalError('TargetConflict', message);
-    }
-    if (claim === 'absent' && policy === 'Merge') {
-      const message = `${kind} ${targetName} does not exist: creationPolicy Merge only writes into an existing object`;
-      await fail(config, 'TargetNotFound', message, { ready: false });
-      return { requeueAfterMs: Math.min(refreshMs, 30_000) };
-    }
-
-    const desiredObject = buildTarget(config, targetName, desired.entries);
-    const before = entriesOf(current, kind);
-    const ours = new Set([...desired.entries.keys(), ...(current ? appliedKeys(current) : [])]);
-    const beforeOurs = new Map([...before].filter(([k]) => ours.has(k)));
-    const changed = changedKeys(beforeOurs, desired.entries);
-    if (!holds(current, desiredObject, kind, desired.entries)) {
-      // A Secret's type is immutable: a template.type change needs a new object.
-      if (current && kind === 'Secret' && 'type' in desiredObject && desiredObject.type !== undefined && (current as { type?: string }).type !== desiredObject.type && policy !== 'Merge') await deps.kube.remove(targetRef);
-      await deps.kube.apply(desiredObject as KubernetesObject);
-      const verb = current ? (changed.length > 0 ? 'Updated' : 'Repaired') : 'Created';
-      await deps.events.emit(REF(config), 'Normal', verb, `${verb.toLowerCase()} ${kind} ${targetName}${changed.length > 0 ? ` (keys: ${changed.slice(0, 20).join(', ')}${changed.length > 20 ? ', …' : ''})` : ''}`);
-    }
-
+    await releaseRenamed(config, target);
+    const claimed = await claimTarget(config, target);
+    if ('waitMs' in claimed) return { requeueAfterMs: Math.min(refreshMs, claimed.waitMs) };
+    const changed = await writeTarget(config, target, claimed.current, desired.entries);
     const hmac = dataHmac(deps.hmacKey, desired.entries);
     const restartIn = await rollout.observe(key, config, hmac, config.status?.dataHMAC);
-
-    const revisions = sources.map((s) => connection.revisionOf(s.path)).filter((r): r is number => r !== undefined);
-    const revision = revisions.length > 0 ? Math.max(...revisions) : connection.revision;
-    const degraded = desired.problems.length > 0;
-    await writeStatus(
-      config,
-      [
-        { type: 'Ready', status: 'True', reason: 'Synced', message: `${kind} ${targetName} holds the current data` },
-        { type: 'Synced', status: 'True', reason: 'Synced', message: `read ${sources.length} source${sources.length > 1 ? 's' : ''}` },
-        { type: 'Degraded', status: degraded ? 'True' : 'False', reason: degraded ? 'MissingKeys' : 'Complete', message: desired.problems.join('; ') },
-      ],
-      {
-        lastSyncTime: new Date(now()).toISOString(),
-        dataHMAC: hmac,
-        targetName,
-        ...(revision === undefined ? {} : { sourceRevision: String(revision) }),
-        ...(changed.length > 0 ? { lastChangedKeys: changed.slice(0, 256) } : {}),
-      },
-    );
-    if (degraded) await deps.events.emit(REF(config), 'Warning', 'MissingKeys', desired.problems.join('; '));
+    await synced(config, connection, target, { hmac, changed, problems: desired.problems });
     return { requeueAfterMs: restartIn === undefined ? refreshMs : Math.min(refreshMs, restartIn) };
   }
 

@@ -1,8 +1,8 @@
-import type { ClusterPikaServer, Condition, PikaServer, PikaServerStatus } from '../../shared/crds/index.ts';
+import type { ClusterPikaServer, PikaServer, PikaServerStatus } from '../../shared/crds/index.ts';
 import type { Kube } from '../kube/kube.ts';
 import { PikaError } from '../pika/pika-client.ts';
 import type { ReconcileResult } from '../runtime/controller.ts';
-import { ResolveError, type ServerConnections } from '../servers/server-connections.ts';
+import { ResolveError, type ServerConnection, type ServerConnections, type ServerRef } from '../servers/server-connections.ts';
 import { type ConditionInput, sameConditions, setConditions } from '../sync/conditions.ts';
 
 /**
@@ -22,8 +22,75 @@ export interface PikaServerReconcilerDeps {
   readonly now?: () => number;
 }
 
+interface Check {
+  readonly conditions: ConditionInput[];
+  readonly status: PikaServerStatus;
+  readonly healthy: boolean;
+}
+
+/** Ready needs three things: the token is accepted, the key is unlocked, and the server answered. */
+async function authenticated(connection: ServerConnection, unlocked: boolean, check: Check): Promise<boolean> {
+  try {
+    const info = await connection.client.info();
+    check.status.serverVersion = info.version;
+    if (info.server_id !== undefined) check.status.serverId = info.server_id;
+    if (!info.user) check.conditions.push({ type: 'Ready', status: 'False', reason: 'Unauthorized', message: 'the token was not accepted' });
+    else if (!unlocked) check.conditions.push({ type: 'Ready', status: 'False', reason: 'ServerLocked', message: 'the server is locked' });
+    else check.conditions.push({ type: 'Ready', status: 'True', reason: 'Ready', message: `reachable, unlocked, token of ${info.user}` });
+    return Boolean(info.user) && unlocked;
+  } catch (err) {
+    const reason = err instanceof PikaError && err.status === 401 ? 'Unauthorized' : 'ServerError';
+    check.conditions.push({ type: 'Ready', status: 'False', reason, message: (err as Error).message });
+    return false;
+  }
+}
+
 export function createPikaServerReconciler(deps: PikaServerReconcilerDeps) {
   const now = deps.now ?? Date.now;
+
+  async function check(ref: ServerRef, namespace: string, url: string): Promise<Check> {
+    const result: Check = { conditions: [], status: {}, healthy: false };
+    let connection: ServerConnection;
+    try {
+      connection = await deps.connections.resolve(ref, namespace, { tenancy: false });
+    } catch (err) {
+      if (!(err instanceof ResolveError)) throw err;
+      result.conditions.push({ type: 'Ready', status: 'False', reason: err.reason, message: err.message });
+      return result;
+    }
+    let unlocked: boolean;
+    try {
+      const key = await connection.client.keyStatus();
+      unlocked = key.unlocked;
+      if (key.server_id !== undefined) result.status.serverId = key.server_id;
+    } catch (err) {
+      const message = (err as Error).message;
+      result.conditions.push({ type: 'Reachable', status: 'False', reason: 'ServerUnreachable', message }, { type: 'Ready', status: 'False', reason: 'ServerUnreachable', message });
+      return result;
+    }
+    result.conditions.push({ type: 'Reachable', status: 'True', reason: 'Reachable', message: `answered at ${url}` });
+    deps.connections.setLocked(connection.key, !unlocked);
+    result.conditions.push(
+      unlocked
+        ? { type: 'Unlocked', status: 'True', reason: 'Unlocked', message: 'the server key is unlocked' }
+        : { type: 'Unlocked', status: 'False', reason: 'ServerLocked', message: 'the server is locked: dependents keep their data until it is unlocked' },
+    );
+    return { ...result, healthy: await authenticated(connection, unlocked, result) };
+  }
+
+  /** Writes status only when it says something new (or the check time is stale): a locked server is checked every 2 s. */
+  async function report(server: PikaServer | ClusterPikaServer, namespace: string | undefined, result: Check): Promise<void> {
+    const generation = server.metadata.generation;
+    const before = server.status ?? {};
+    const next = setConditions(before.conditions, result.conditions, generation, new Date(now()));
+    const lastCheck = Date.parse(before.lastCheckTime ?? '') || 0;
+    const same = sameConditions(before.conditions, next) && before.serverVersion === result.status.serverVersion && before.serverId === result.status.serverId && before.observedGeneration === generation;
+    if (same && now() - lastCheck <= deps.checkIntervalMs) return;
+    await deps.kube.patchStatus(
+      { apiVersion: server.apiVersion, kind: server.kind, name: server.metadata.name ?? '', ...(namespace === undefined ? {} : { namespace }) },
+      { ...result.status, conditions: next, lastCheckTime: new Date(now()).toISOString(), ...(generation === undefined ? {} : { observedGeneration: generation }) },
+    );
+  }
 
   async function reconcile(key: string): Promise<ReconcileResult | undefined> {
     const parts = key.split('/');
@@ -35,52 +102,11 @@ export function createPikaServerReconciler(deps: PikaServerReconcilerDeps) {
       await deps.connections.forget(key);
       return undefined;
     }
-
-    const conditions: ConditionInput[] = [];
-    const status: PikaServerStatus = {};
-    let healthy = false;
-    try {
-      const connection = await deps.connections.resolve({ kind: cluster ? 'ClusterPikaServer' : 'PikaServer', name }, namespace, { tenancy: false });
-      const key_ = await connection.client.keyStatus();
-      conditions.push({ type: 'Reachable', status: 'True', reason: 'Reachable', message: `answered at ${server.spec.url}` });
-      deps.connections.setLocked(connection.key, !key_.unlocked);
-      conditions.push(key_.unlocked ? { type: 'Unlocked', status: 'True', reason: 'Unlocked', message: 'the server key is unlocked' } : { type: 'Unlocked', status: 'False', reason: 'ServerLocked', message: 'the server is locked: dependents keep their data until it is unlocked' });
-      if (key_.server_id !== undefined) status.serverId = key_.server_id;
-      try {
-        const info = await connection.client.info();
-        status.serverVersion = info.version;
-        if (info.server_id !== undefined) status.serverId = info.server_id;
-        if (!info.user) conditions.push({ type: 'Ready', status: 'False', reason: 'Unauthorized', message: 'the token was not accepted' });
-        else if (!key_.unlocked) conditions.push({ type: 'Ready', status: 'False', reason: 'ServerLocked', message: 'the server is locked' });
-        else {
-          conditions.push({ type: 'Ready', status: 'True', reason: 'Ready', message: `reachable, unlocked, token of ${info.user}` });
-          healthy = true;
-        }
-      } catch (err) {
-        const reason = err instanceof PikaError && err.status === 401 ? 'Unauthorized' : err instanceof PikaError && err.code === 'server_locked' ? 'ServerLocked' : 'ServerError';
-        conditions.push({ type: 'Ready', status: 'False', reason, message: (err as Error).message });
-      }
-    } catch (err) {
-      if (err instanceof ResolveError) conditions.push({ type: 'Ready', status: 'False', reason: err.reason, message: err.message });
-      else {
-        conditions.push({ type: 'Reachable', status: 'False', reason: 'ServerUnreachable', message: (err as Error).message }, { type: 'Ready', status: 'False', reason: 'ServerUnreachable', message: (err as Error).message });
-      }
-    }
-    const ready = conditions.find((c) => c.type === 'Ready');
+    const result = await check({ kind: cluster ? 'ClusterPikaServer' : 'PikaServer', name }, namespace, server.spec.url);
+    const ready = result.conditions.find((c) => c.type === 'Ready');
     if (ready && ready.status !== 'True') deps.onError?.(ready.reason);
-
-    const generation = server.metadata.generation;
-    const next = setConditions(server.status?.conditions as Condition[] | undefined, conditions, generation, new Date(now()));
-    // Write only what changed (or a stale check time): a locked server is checked every 2 s.
-    const lastCheck = server.status?.lastCheckTime ? Date.parse(server.status.lastCheckTime) : 0;
-    const changed = !sameConditions(server.status?.conditions as Condition[] | undefined, next) || server.status?.serverVersion !== status.serverVersion || server.status?.serverId !== status.serverId || server.status?.observedGeneration !== generation;
-    if (changed || now() - lastCheck > deps.checkIntervalMs) {
-      await deps.kube.patchStatus(
-        { apiVersion: server.apiVersion, kind: server.kind, name, ...(cluster ? {} : { namespace }) },
-        { ...status, conditions: next, lastCheckTime: new Date(now()).toISOString(), ...(generation === undefined ? {} : { observedGeneration: generation }) },
-      );
-    }
-    return { requeueAfterMs: healthy ? deps.checkIntervalMs : deps.lockedCheckIntervalMs };
+    await report(server, cluster ? undefined : namespace, result);
+    return { requeueAfterMs: result.healthy ? deps.checkIntervalMs : deps.lockedCheckIntervalMs };
   }
 
   return { reconcile };

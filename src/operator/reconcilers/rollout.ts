@@ -28,6 +28,28 @@ export function createRolloutTracker(deps: { readonly kube: Pick<Kube, 'get' | '
   /** When the pending window of each PikaConfig opened. */
   const pending = new Map<string, number>();
 
+  type Target = { readonly kind: string; readonly name: string };
+  const read = (namespace: string, t: Target) => deps.kube.get<Workload>({ apiVersion: 'apps/v1', kind: t.kind, name: t.name, namespace });
+  const stampOf = (w: Workload | undefined, annotation: string) => w?.spec?.template?.metadata?.annotations?.[annotation];
+
+  /** A workload stamped by an earlier restart but with an older hash: a window lost to an operator restart. */
+  async function staleStamp(namespace: string, targets: readonly Target[], annotation: string, hmac: string): Promise<boolean> {
+    for (const target of targets) {
+      const stamped = stampOf(await read(namespace, target), annotation);
+      if (stamped !== undefined && stamped !== hmac) return true;
+    }
+    return false;
+  }
+
+  async function restart(namespace: string, targets: readonly Target[], annotation: string, hmac: string): Promise<void> {
+    for (const target of targets) {
+      const workload = await read(namespace, target);
+      if (!workload || stampOf(workload, annotation) === hmac) continue;
+      await deps.kube.mergePatch({ apiVersion: 'apps/v1', kind: target.kind, name: target.name, namespace }, { spec: { template: { metadata: { annotations: { [annotation]: hmac } } } } });
+      deps.onRestart?.(target.kind);
+    }
+  }
+
   return {
     /**
      * Called after every successful sync with the data's HMAC and the one status held before.
@@ -41,28 +63,14 @@ export function createRolloutTracker(deps: { readonly kube: Pick<Kube, 'get' | '
       }
       const namespace = config.metadata.namespace ?? 'default';
       const annotation = rolloutAnnotation(config.metadata.name ?? '');
-      const read = (t: { kind: string; name: string }) => deps.kube.get<Workload>({ apiVersion: 'apps/v1', kind: t.kind, name: t.name, namespace });
-      if (!pending.has(key) && previous !== undefined && previous !== hmac) pending.set(key, deps.now());
-      if (!pending.has(key)) {
-        for (const target of rollout.targets) {
-          const stamped = (await read(target))?.spec?.template?.metadata?.annotations?.[annotation];
-          if (stamped !== undefined && stamped !== hmac) {
-            pending.set(key, deps.now());
-            break;
-          }
-        }
-      }
+      const changed = previous !== undefined && previous !== hmac;
+      if (!pending.has(key) && (changed || (await staleStamp(namespace, rollout.targets, annotation, hmac)))) pending.set(key, deps.now());
       const since = pending.get(key);
       if (since === undefined) return undefined;
       const due = since + parseDuration(rollout.debounce ?? '10s') - deps.now();
       if (due > 0) return due;
       pending.delete(key);
-      for (const target of rollout.targets) {
-        const workload = await read(target);
-        if (!workload || workload.spec?.template?.metadata?.annotations?.[annotation] === hmac) continue;
-        await deps.kube.mergePatch({ apiVersion: 'apps/v1', kind: target.kind, name: target.name, namespace }, { spec: { template: { metadata: { annotations: { [annotation]: hmac } } } } });
-        deps.onRestart?.(target.kind);
-      }
+      await restart(namespace, rollout.targets, annotation, hmac);
       return undefined;
     },
     forget(key: string): void {

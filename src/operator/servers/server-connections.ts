@@ -93,6 +93,14 @@ export function createServerConnections(deps: ServerConnectionsDeps) {
     return value;
   }
 
+  /** The PEM CA to trust for the server, if it names one (inline or from a Secret). */
+  async function caOf(spec: PikaServer['spec'] | ClusterPikaServer['spec'], secretNamespace: string): Promise<string | undefined> {
+    if (spec.caBundle) return Buffer.from(spec.caBundle, 'base64').toString('utf8');
+    if (!spec.caSecretRef) return undefined;
+    const caNamespace = 'namespace' in spec.caSecretRef ? spec.caSecretRef.namespace : secretNamespace;
+    return secretValue(caNamespace, spec.caSecretRef.name, spec.caSecretRef.key ?? 'ca.crt', 'CA');
+  }
+
   /** The server object a consumer in `namespace` may use, after the tenancy checks. */
   function serverFor(ref: ServerRef, namespace: string, tenancy = true): { spec: PikaServer['spec'] | ClusterPikaServer['spec']; secretNamespace: string; resourceVersion: string } {
     if (ref.kind === 'ClusterPikaServer') {
@@ -111,12 +119,7 @@ export function createServerConnections(deps: ServerConnectionsDeps) {
   async function build(key: string, ref: ServerRef, namespace: string, tenancy: boolean): Promise<Entry> {
     const { spec, secretNamespace, resourceVersion } = serverFor(ref, namespace, tenancy);
     const token = await secretValue(secretNamespace, spec.tokenSecretRef.name, spec.tokenSecretRef.key ?? 'token', 'Token');
-    let ca: string | undefined;
-    if (spec.caBundle) ca = Buffer.from(spec.caBundle, 'base64').toString('utf8');
-    else if (spec.caSecretRef) {
-      const caNamespace = 'namespace' in spec.caSecretRef ? spec.caSecretRef.namespace : secretNamespace;
-      ca = await secretValue(caNamespace, spec.caSecretRef.name, spec.caSecretRef.key ?? 'ca.crt', 'CA');
-    }
+    const ca = await caOf(spec, secretNamespace);
     const fingerprint = createHash('sha256').update(`${resourceVersion}\0${token}\0${ca ?? ''}`).digest('hex');
     const previous = entries.get(key);
     if (previous && previous.fingerprint === fingerprint) {
@@ -203,7 +206,7 @@ export function createServerConnections(deps: ServerConnectionsDeps) {
       await entry?.feed?.stop();
     },
     async stop(): Promise<void> {
-      await Promise.all([...entries.values()].map((e) => e.feed?.stop()));
+      await Promise.all([...entries.values()].map(async (e) => e.feed?.stop()));
       entries.clear();
     },
   };

@@ -89,35 +89,39 @@ function serialise(doc: Record<string, unknown>, format: 'json' | 'yaml' | 'toml
 
 const entry = (value: unknown): Buffer => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8');
 
+function mergedDocument(spec: PikaConfigSpec, fetched: readonly FetchedSource[], problems: string[]): Record<string, unknown> {
+  let merged: Record<string, unknown> = {};
+  for (const f of fetched) {
+    const doc = parseBody(f);
+    if (!isPlainObject(doc)) throw new SourceContentError(`${f.source.path}: the document is not a mapping of keys, so it cannot be ${spec.sources ? 'merged' : 'split into keys'}`);
+    merged = deepMerge(merged, pick(doc, f.source.keys, f.source.path, problems)) as Record<string, unknown>;
+  }
+  return merged;
+}
+
+/** File mode (one key holding the document) or map mode (one entry per top-level key). */
+function documentEntries(spec: PikaConfigSpec, fetched: readonly FetchedSource[], merged: Record<string, unknown>, out: DesiredData): void {
+  const { entries, problems } = out;
+  const key = spec.target.key;
+  if (key !== undefined) {
+    const only = fetched[0];
+    entries.set(key, passthrough(spec) && only ? only.body : Buffer.from(serialise(merged, spec.target.format ?? 'json'), 'utf8'));
+    return;
+  }
+  for (const [name, value] of Object.entries(merged)) {
+    if (/^[-._a-zA-Z0-9]+$/.test(name) && name.length <= 253) entries.set(name, entry(value));
+    else problems.push(`top-level key "${name.slice(0, 64)}" is not a valid Secret/ConfigMap key, skipped`);
+  }
+}
+
 export function desiredData(spec: PikaConfigSpec, fetched: readonly FetchedSource[]): DesiredData {
   const problems: string[] = [];
   const entries = new Map<string, Buffer>();
   const template = spec.target.template;
-  const needsDocument = !passthrough(spec) || template?.data !== undefined;
-
-  let merged: Record<string, unknown> = {};
-  if (needsDocument) {
-    for (const f of fetched) {
-      const doc = parseBody(f);
-      if (!isPlainObject(doc)) throw new SourceContentError(`${f.source.path}: the document is not a mapping of keys, so it cannot be ${spec.sources ? 'merged' : 'split into keys'}`);
-      merged = deepMerge(merged, pick(doc, f.source.keys, f.source.path, problems)) as Record<string, unknown>;
-    }
-  }
-
-  const templated = template?.data !== undefined;
-  if (!templated || template.mergePolicy === 'Merge') {
-    const key = spec.target.key;
-    if (key !== undefined) {
-      const only = fetched[0];
-      entries.set(key, passthrough(spec) && only ? only.body : Buffer.from(serialise(merged, spec.target.format ?? 'json'), 'utf8'));
-    } else {
-      for (const [name, value] of Object.entries(merged)) {
-        if (/^[-._a-zA-Z0-9]+$/.test(name) && name.length <= 253) entries.set(name, entry(value));
-        else problems.push(`top-level key "${name.slice(0, 64)}" is not a valid Secret/ConfigMap key, skipped`);
-      }
-    }
-  }
-  for (const [name, text] of Object.entries(template?.data ?? {})) {
+  const templates = template?.data;
+  const merged = !passthrough(spec) || templates !== undefined ? mergedDocument(spec, fetched, problems) : {};
+  if (templates === undefined || template?.mergePolicy === 'Merge') documentEntries(spec, fetched, merged, { entries, problems });
+  for (const [name, text] of Object.entries(templates ?? {})) {
     const rendered = renderTemplate(text, merged);
     if (rendered.ok) entries.set(name, Buffer.from(rendered.text, 'utf8'));
     else problems.push(`template.data.${name}: ${rendered.error}`);

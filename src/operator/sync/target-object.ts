@@ -45,30 +45,55 @@ export function claimOf(obj: KubernetesObject | undefined, config: PikaConfig): 
 
 const isUtf8 = (b: Buffer): boolean => Buffer.from(b.toString('utf8'), 'utf8').equals(b);
 
-export function buildTarget(config: PikaConfig, name: string, entries: ReadonlyMap<string, Buffer>): TargetObject {
-  const kind = targetKind(config);
+function metadataOf(config: PikaConfig, name: string) {
   const template = config.spec.target.template;
-  const metadata = {
+  const owned = (config.spec.target.creationPolicy ?? 'Owner') === 'Owner';
+  return {
     name,
     namespace: config.metadata.namespace ?? 'default',
     labels: { ...(template?.metadata?.labels ?? {}), [MANAGED_BY_LABEL]: MANAGED_BY },
     annotations: { ...(template?.metadata?.annotations ?? {}), [OWNER_ANNOTATION]: config.metadata.name ?? '' },
-    ...((config.spec.target.creationPolicy ?? 'Owner') === 'Owner'
-      ? { ownerReferences: [{ apiVersion: config.apiVersion, kind: config.kind, name: config.metadata.name ?? '', uid: config.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }] }
-      : {}),
+    ...(owned ? { ownerReferences: [{ apiVersion: config.apiVersion, kind: config.kind, name: config.metadata.name ?? '', uid: config.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }] } : {}),
   };
-  if (kind === 'Secret') {
-    const data: Record<string, string> = {};
-    for (const [k, v] of entries) data[k] = v.toString('base64');
-    return { apiVersion: 'v1', kind: 'Secret', metadata, ...(config.spec.target.creationPolicy === 'Merge' ? {} : { type: template?.type ?? 'Opaque' }), data };
-  }
+}
+
+function secretOf(config: PikaConfig, name: string, entries: ReadonlyMap<string, Buffer>): V1Secret {
+  const data: Record<string, string> = {};
+  for (const [k, v] of entries) data[k] = v.toString('base64');
+  // With Merge the object's type is someone else's to set.
+  const type = config.spec.target.creationPolicy === 'Merge' ? {} : { type: config.spec.target.template?.type ?? 'Opaque' };
+  return { apiVersion: 'v1', kind: 'Secret', metadata: metadataOf(config, name), ...type, data };
+}
+
+function configMapOf(config: PikaConfig, name: string, entries: ReadonlyMap<string, Buffer>): V1ConfigMap {
   const data: Record<string, string> = {};
   const binaryData: Record<string, string> = {};
   for (const [k, v] of entries) {
     if (isUtf8(v)) data[k] = v.toString('utf8');
     else binaryData[k] = v.toString('base64');
   }
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata, data, ...(Object.keys(binaryData).length > 0 ? { binaryData } : {}) };
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: metadataOf(config, name), data, ...(Object.keys(binaryData).length > 0 ? { binaryData } : {}) };
+}
+
+export function buildTarget(config: PikaConfig, name: string, entries: ReadonlyMap<string, Buffer>): TargetObject {
+  return targetKind(config) === 'Secret' ? secretOf(config, name, entries) : configMapOf(config, name, entries);
+}
+
+const includes = (want: Record<string, string> | undefined, got: Record<string, string> | undefined) => Object.entries(want ?? {}).every(([k, v]) => got?.[k] === v);
+
+function sameEntries(current: TargetObject, kind: 'Secret' | 'ConfigMap', entries: ReadonlyMap<string, Buffer>): boolean {
+  const have = entriesOf(current, kind);
+  for (const [k, v] of entries) if (!have.get(k)?.equals(v)) return false;
+  // A key we wrote before and no longer want: applying again is what removes it.
+  return appliedKeys(current).every((k) => entries.has(k));
+}
+
+function sameShape(current: TargetObject, desired: TargetObject): boolean {
+  if (!includes(desired.metadata?.labels, current.metadata?.labels) || !includes(desired.metadata?.annotations, current.metadata?.annotations)) return false;
+  const wantType = (desired as V1Secret).type;
+  if (wantType !== undefined && (current as V1Secret).type !== wantType) return false;
+  const wantOwner = desired.metadata?.ownerReferences?.[0];
+  return !wantOwner || (current.metadata?.ownerReferences ?? []).some((o) => o.uid === wantOwner.uid && o.controller === true);
 }
 
 /**
@@ -77,17 +102,7 @@ export function buildTarget(config: PikaConfig, name: string, entries: ReadonlyM
  * and fighting another controller would flap); our keys edited or deleted are drift.
  */
 export function holds(current: TargetObject | undefined, desired: TargetObject, kind: 'Secret' | 'ConfigMap', entries: ReadonlyMap<string, Buffer>): boolean {
-  if (!current) return false;
-  const have = entriesOf(current, kind);
-  for (const [k, v] of entries) if (!have.get(k)?.equals(v)) return false;
-  // A key we wrote before and no longer want: applying again is what removes it.
-  for (const k of appliedKeys(current)) if (!entries.has(k)) return false;
-  const sub = (want: Record<string, string> | undefined, got: Record<string, string> | undefined) => Object.entries(want ?? {}).every(([k, v]) => got?.[k] === v);
-  if (!sub(desired.metadata?.labels, current.metadata?.labels) || !sub(desired.metadata?.annotations, current.metadata?.annotations)) return false;
-  if (kind === 'Secret' && 'type' in desired && desired.type !== undefined && (current as V1Secret).type !== desired.type) return false;
-  const wantOwner = desired.metadata?.ownerReferences?.[0];
-  if (wantOwner && !current.metadata?.ownerReferences?.some((o) => o.uid === wantOwner.uid && o.controller === true)) return false;
-  return true;
+  return current !== undefined && sameEntries(current, kind, entries) && sameShape(current, desired);
 }
 
 /** Data keys this operator owns in `obj`, from its server-side apply managedFields entry. */

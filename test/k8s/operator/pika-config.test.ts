@@ -231,19 +231,17 @@ spec:
     targets: [{kind: Deployment, name: web}]
     debounce: 1500ms
 `);
-    const deployment = () => env.kube.get<V1Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: NS });
     await expect.poll(() => condition('roll', 'Ready'), { timeout: 10_000 }).toBe('True/Synced');
     await new Promise((r) => setTimeout(r, 2_000));
-    expect((await deployment())?.metadata?.generation).toBe(1);
+    expect(await generation()).toBe(1);
 
     const restartsBefore = await restartCount();
     for (let i = 1; i <= 10; i++) await env.putConfig('roll/src', `{"v": ${i}}`);
     await expect.poll(() => decoded('roll-target', 'v'), { timeout: 3_000 }).toBe('10');
-    await expect.poll(async () => (await deployment())?.metadata?.generation, { timeout: 6_000 }).toBe(2);
+    await expect.poll(generation, { timeout: 6_000 }).toBe(2);
     await new Promise((r) => setTimeout(r, 2_500));
-    const after = await deployment();
-    expect(after?.metadata?.generation).toBe(2);
-    expect(after?.spec?.template?.metadata?.annotations?.[rolloutAnnotation('roll')]).toBe((await pikaConfig('roll'))?.status?.dataHMAC);
+    expect(await generation()).toBe(2);
+    expect(await stamp()).toBe((await pikaConfig('roll'))?.status?.dataHMAC);
     expect((await restartCount()) - restartsBefore).toBe(1);
 
     // A restarted operator re-syncs everything but restarts nothing.
@@ -252,7 +250,7 @@ spec:
     await env.startOperator();
     await expect.poll(async () => (await pikaConfig('roll'))?.status?.lastSyncTime, { timeout: 10_000 }).not.toBe(lastSync);
     await new Promise((r) => setTimeout(r, 2_000));
-    expect((await deployment())?.metadata?.generation).toBe(2);
+    expect(await generation()).toBe(2);
   });
 
   it('suspend stops syncing; the target keeps its data', async () => {
@@ -341,6 +339,10 @@ spec:
     expect(metrics).toContain('pika_operator_leader 1');
   });
 });
+
+const deployment = () => env.kube.get<V1Deployment>({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', namespace: NS });
+const generation = async () => (await deployment())?.metadata?.generation;
+const stamp = async () => (await deployment())?.spec?.template.metadata?.annotations?.[rolloutAnnotation('roll')];
 
 async function restartCount(): Promise<number> {
   const metrics = await env.operator.metrics.registry.getSingleMetricAsString('pika_operator_rollout_restarts_total');
