@@ -8,6 +8,7 @@ import { createInformers, type InformerEvent } from './kube/informers.ts';
 import { createKube, isConflict, type Kube } from './kube/kube.ts';
 import { createPikaConfigReconciler } from './reconcilers/pika-config-reconciler.ts';
 import { createPikaServerReconciler } from './reconcilers/pika-server-reconciler.ts';
+import { createPikaTokenReconciler, TOKEN_OWNER_ANNOTATION } from './reconcilers/pika-token-reconciler.ts';
 import { createController, type Outcome } from './runtime/controller.ts';
 import { startHealthServer } from './runtime/health-server.ts';
 import { createLeaderElector, leaseApi } from './runtime/leader-election.ts';
@@ -37,7 +38,6 @@ export interface OperatorDeps {
   readonly inheritDelayMs?: number;
 }
 
-export const TOKEN_ANNOTATION = 'pika.io/pikatoken';
 const HMAC_KEY = 'hmac-key';
 
 /** The operator's HMAC key, created once in its state Secret so content hashes survive restarts. */
@@ -136,7 +136,7 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
     managed: (_type, obj: V1Secret | V1ConfigMap) => {
       const namespace = obj.metadata?.namespace ?? '';
       const config = obj.metadata?.annotations?.[OWNER_ANNOTATION];
-      const token = obj.metadata?.annotations?.[TOKEN_ANNOTATION];
+      const token = obj.metadata?.annotations?.[TOKEN_OWNER_ANNOTATION];
       if (config && watched(namespace)) queues.configs.add(`${namespace}/${config}`);
       if (token && watched(namespace)) queues.tokens.add(`${namespace}/${token}`);
     },
@@ -184,11 +184,12 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
     lockedCheckIntervalMs: config.lockedCheckIntervalMs,
     onError: onError('PikaServer'),
   });
-  // TOKEN-WIRING
+  const tokenReconciler = createPikaTokenReconciler({ tokens: informers.tokens, connections, kube, events, onError: onError('PikaToken') });
 
   const controllers = [
     createController({ name: 'pikaservers', queue: queues.servers, reconcile: serverReconciler.reconcile, workers: 2, onOutcome: outcome('PikaServer') }),
     createController({ name: 'pikaconfigs', queue: queues.configs, reconcile: configReconciler.reconcile, workers: config.workers, onOutcome: outcome('PikaConfig') }),
+    createController({ name: 'pikatokens', queue: queues.tokens, reconcile: tokenReconciler.reconcile, workers: 2, onOutcome: outcome('PikaToken') }),
   ];
 
   let synced = false;

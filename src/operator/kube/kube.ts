@@ -75,7 +75,9 @@ export function createKube(kc: KubeConfig): Kube {
     },
     patchStatus: statusPatch,
     async mergePatch(ref, patch) {
-      await objects.patch({ ...header(ref), ...patch }, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+      // The patch's metadata (finalizers, annotations) merges into the header: name and namespace stay.
+      const metadata = { ...(patch.metadata as Record<string, unknown> | undefined), name: ref.name, ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }) };
+      await objects.patch({ ...patch, apiVersion: ref.apiVersion, kind: ref.kind, metadata }, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
     },
   };
 }

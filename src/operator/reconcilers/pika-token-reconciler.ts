@@ -229,7 +229,9 @@ export function createPikaTokenReconciler(deps: PikaTokenReconcilerDeps) {
 
   async function setFinalizers(token: PikaToken, finalizers: string[]): Promise<void> {
     // A merge patch replaces the list: send all of it, with the resourceVersion it was read at.
-    await deps.kube.mergePatch(REF(token), { metadata: { finalizers, ...(token.metadata.resourceVersion ? { resourceVersion: token.metadata.resourceVersion } : {}) } });
+    // name/namespace are repeated because Kube.mergePatch spreads the patch over the object header.
+    const ref = REF(token);
+    await deps.kube.mergePatch(ref, { metadata: { name: ref.name, namespace: ref.namespace, finalizers, ...(token.metadata.resourceVersion ? { resourceVersion: token.metadata.resourceVersion } : {}) } });
   }
 
   async function resolve(token: PikaToken, secret: V1Secret | undefined): Promise<ServerConnection> {
