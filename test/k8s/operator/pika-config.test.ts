@@ -320,6 +320,27 @@ spec:
     expect(await secret('stolen2', 'intruder')).toBeUndefined();
   });
 
+  it('a PikaToken through the wired operator: a working, labelled token in a Secret', async () => {
+    await env.putConfig('tok/app', '{"k": "v"}');
+    await env.apply(`
+apiVersion: pika.io/v1alpha1
+kind: PikaToken
+metadata: {name: eso, namespace: ${NS}}
+spec:
+  serverRef: {name: main}
+  scopes: [{path: "tok/**", operations: [read]}]
+  ttl: 1h
+  target: {name: eso-token, labels: {external-secrets.io/type: webhook}}
+`);
+    await expect.poll(() => decoded('eso-token', 'token'), { timeout: 10_000 }).toMatch(/^pika_/);
+    const raw = (await decoded('eso-token', 'token')) ?? '';
+    expect((await secret('eso-token'))?.metadata?.labels?.['external-secrets.io/type']).toBe('webhook');
+    const read = await fetch(`${env.pikaUrl}/data/tok/app`, { headers: { authorization: `Bearer ${raw}` } });
+    expect(read.status).toBe(200);
+    const outside = await fetch(`${env.pikaUrl}/data/myapp/config`, { headers: { authorization: `Bearer ${raw}` } });
+    expect(outside.status).toBe(403);
+  });
+
   it('PikaServer status: Ready and Unlocked', async () => {
     const server = await env.kube.get<{ status?: { conditions?: { type: string; status: string }[]; serverVersion?: string } } & { apiVersion: string; kind: string }>({ apiVersion: 'pika.io/v1alpha1', kind: 'PikaServer', name: 'main', namespace: NS });
     expect(server?.status?.conditions?.find((c) => c.type === 'Ready'), JSON.stringify(server?.status)).toMatchObject({ status: 'True' });
