@@ -86,7 +86,7 @@ export function createPikaConfigReconciler(deps: PikaConfigReconcilerDeps) {
         const fetched: FetchedSource | undefined =
           result.kind === 'ok'
             ? { source, requested: format, body: result.body, contentType: result.contentType }
-            : result.kind === 'not-modified' && previous
+            : (result.kind === 'not-modified' || result.kind === 'locked') && previous
               ? { source, requested: format, body: previous.body, contentType: previous.contentType }
               : undefined;
         return { result, fetched };
@@ -107,10 +107,31 @@ export function createPikaConfigReconciler(deps: PikaConfigReconcilerDeps) {
     }
   }
 
-  /** Locked or failing answers: the target is left exactly as it is. Undefined when all answered. */
-  async function unavailable(config: PikaConfig, connection: ServerConnection, results: readonly DataResult[]): Promise<ReconcileResult | undefined> {
+  /**
+   * While locked, a target someone deleted or edited is put back from the last data this
+   * operator read (kept in memory with the ETags), never from anything newer and never blanked.
+   */
+  async function restoreLastKnown(config: PikaConfig, target: ObjectRef, fetched: readonly (FetchedSource | undefined)[]): Promise<void> {
+    const known = fetched.filter((f): f is FetchedSource => f !== undefined);
+    if (known.length === 0 || known.length !== fetched.length) return;
+    let desired;
+    try {
+      desired = desiredData(config.spec, known);
+    } catch {
+      return;
+    }
+    const current = await deps.kube.get<TargetObject>(target);
+    const claim = claimOf(current, config);
+    const creatable = claim === 'ours' || (claim === 'absent' && config.spec.target.creationPolicy !== 'Merge');
+    if (creatable && !holds(current, buildTarget(config, target.name, desired.entries), targetKind(config), desired.entries)) await writeTarget(config, target, current, desired.entries);
+  }
+
+  /** Locked or failing answers: the target is left as it is (or restored). Undefined when all answered. */
+  async function unavailable(config: PikaConfig, connection: ServerConnection, fetch: { results: readonly DataResult[]; fetched: readonly (FetchedSource | undefined)[] }, target: ObjectRef): Promise<ReconcileResult | undefined> {
+    const { results } = fetch;
     if (results.some((r) => r.kind === 'locked')) {
       deps.connections.setLocked(connection.key, true);
+      await restoreLastKnown(config, target, fetch.fetched);
       await fail(config, 'ServerLocked', 'the pika server is locked: the target keeps its last data and is resynced on unlock');
       return { requeueAfterMs: deps.lockedRequeueMs ?? 30_000 };
     }
@@ -220,11 +241,11 @@ export function createPikaConfigReconciler(deps: PikaConfigReconcilerDeps) {
     }
     const refreshMs = parseDuration(config.spec.refreshInterval ?? '1h');
     const connection = await connect(config, namespace);
+    const target: ObjectRef & { kind: string } = { apiVersion: 'v1', kind: targetKind(config), name: config.spec.target.name, namespace };
     const { results, fetched } = await fetchAll(config, key, connection);
-    const held = await unavailable(config, connection, results);
+    const held = await unavailable(config, connection, { results, fetched }, target);
     if (held) return held;
 
-    const target: ObjectRef & { kind: string } = { apiVersion: 'v1', kind: targetKind(config), name: config.spec.target.name, namespace };
     const sources = sourcesOf(config.spec);
     const missing = sources.filter((_s, i) => results[i]?.kind === 'not-found').map((s) => (s.variant ? `${s.path}@${s.variant}` : s.path));
     if (missing.length > 0) {

@@ -200,6 +200,10 @@ spec:
     await nudge('lockme');
     await new Promise((r) => setTimeout(r, 500));
     expect(await decoded('lock-target', 'k')).toBe('before');
+    // A target deleted by hand while locked comes back with the last data the operator read.
+    expect((await env.cluster.kubectl(['delete', 'secret', '-n', NS, 'lock-target'])).code).toBe(0);
+    await expect.poll(() => decoded('lock-target', 'k'), { timeout: 5_000 }).toBe('before');
+    expect(await condition('lockme', 'Synced')).toBe('False/ServerLocked');
     const unlocked = Date.now();
     expect((await env.admin.post('/api/v1/key/unlock', { key: SERVER_KEY })).status).toBeLessThan(300);
     await expect.poll(() => condition('lockme', 'Synced'), { timeout: 5_000, interval: 50 }).toBe('True/Synced');
