@@ -8,6 +8,7 @@ import { installAuditHook } from './plugins/audit-hook.ts';
 import { createAuthenticator, installAuth } from './plugins/auth.ts';
 import { handleClientError, installErrorHandling } from './plugins/error-handler.ts';
 import { installLockgate } from './plugins/lockgate.ts';
+import { installPublicSurface, publicReader } from './plugins/public-surface.ts';
 import { defaultWebRoot, installWebUi } from './plugins/web-ui.ts';
 import { genRequestId, installRequestContext } from './plugins/request-context.ts';
 import { installValidators } from './plugins/validation.ts';
@@ -16,6 +17,7 @@ import { registerBackupRoutes } from './routes/backup/backup-routes.ts';
 import { registerConfigRoutes } from './routes/configs/config-routes.ts';
 import { registerWatchRoutes } from './routes/configs/watch-routes.ts';
 import { registerDataRoutes } from './routes/data/data-routes.ts';
+import { registerEsoRoutes } from './routes/eso/eso-routes.ts';
 import { registerKeyRoutes } from './routes/key/key-routes.ts';
 import { registerLoginInfoRoute } from './routes/login/login-info-routes.ts';
 import { registerLoginRoutes } from './routes/login/login-routes.ts';
@@ -80,7 +82,11 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
   const onError = (err: unknown, context: string) => { app.log.error({ err }, `${context} failed`); };
   const services = createServices(config, { store: deps.store, clock, passwordCost: deps.passwordCost, externals: deps.externals, kdfCost: deps.kdfCost, onError });
   const encryption = await bootKeyState(services.keys, config.encryption.passwordFile, app.log);
+  await services.serverId.load();
+  // Before the lock gate: a route the public port does not serve is a 404 there, locked or not.
+  installPublicSurface(app, { basePath });
   installLockgate(app, { isLocked: () => services.keys.state() === 'locked', basePath });
+  const anonymousReader = publicReader(config.server.publicPaths);
   const authenticator = createAuthenticator({ ...services, cookieName: config.server.cookie.name });
   const cookie = { ...config.server.cookie, path: basePath === '' ? '/' : basePath, maxAgeSeconds: Math.floor(config.server.sessionTtlMs / 1000) };
 
@@ -92,8 +98,8 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
         await api.register(fastifyCookie);
         installAuth(api, authenticator);
         installAuditHook(api, { audit: services.audit, basePath });
-        registerSystemRoutes(api, { users: services.users, basePath, encryption });
-        registerKeyRoutes(api, { keys: services.keys, unlockLimiter: services.unlockLimiter });
+        registerSystemRoutes(api, { users: services.users, basePath, encryption, serverId: services.serverId.id });
+        registerKeyRoutes(api, { keys: services.keys, unlockLimiter: services.unlockLimiter, serverId: services.serverId.id });
         registerSettingsRoutes(api, services);
         registerLoginInfoRoute(api, { ...services, basePath });
         registerLoginRoutes(api, { ...services, cookie, basePath });
@@ -113,7 +119,10 @@ export async function buildApp(config: PikaConfig, deps: AppDeps): Promise<Fasti
         await registerBackupRoutes(api, services);
       });
       await scope.register(async (data) => {
-        registerDataRoutes(data, { ...services, authenticator, clock });
+        registerDataRoutes(data, { ...services, authenticator, clock, anonymousReader });
+      });
+      await scope.register(async (eso) => {
+        registerEsoRoutes(eso, { eso: services.eso, audit: services.audit, authenticator, clock, basePath, anonymousReader });
       });
       scope.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },

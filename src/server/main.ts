@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { pino, type LoggerOptions } from 'pino';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config/load-config.ts';
+import { listenPublic, type PublicListener } from './plugins/public-surface.ts';
 import { redactUrl } from './plugins/request-context.ts';
 import { openDiskStore } from './storage/level-store.ts';
 
@@ -34,6 +35,18 @@ export async function runServer(options: { configFile?: string | undefined }): P
   }
   const app = await buildApp(config, { store, logger });
   await app.listen({ host: config.server.host, port: config.server.port });
+  let publicListener: PublicListener | undefined;
+  if (config.server.publicPort !== undefined) {
+    try {
+      publicListener = await listenPublic(app, { host: config.server.host, port: config.server.publicPort });
+    } catch (err) {
+      logger.fatal({ err }, `cannot listen on the public port ${config.server.publicPort}`);
+      await app.close();
+      await store.close();
+      return 1;
+    }
+    logger.info({ port: publicListener.port, public_paths: config.server.publicPaths }, 'public port listening (/data, /eso, /healthz only)');
+  }
   logger.info({ storage: config.storage.path, base_path: config.server.basePath || '/', config_file: loaded.file }, 'pika is ready');
 
   return new Promise<number>((resolve) => {
@@ -42,8 +55,8 @@ export async function runServer(options: { configFile?: string | undefined }): P
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down');
-      app
-        .close()
+      Promise.resolve(publicListener?.close())
+        .then(() => app.close())
         .then(() => store.close())
         .then(() => { resolve(0); })
         .catch((err: unknown) => {

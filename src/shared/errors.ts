@@ -72,6 +72,10 @@ export const ERRORS = {
   ERR_SYNC_SOURCE_NOT_FOUND: { status: 404, message: 'no user-sync source with this id' },
   ERR_SYNC_SOURCE_DISABLED: { status: 409, message: 'this user-sync source is disabled' },
 
+  ERR_ESO_KEY_MISSING: { status: 400, message: 'the request names no config: send key= (or remoteKey=)' },
+  ERR_ESO_PROPERTY_NOT_FOUND: { status: 404, message: 'the config has no such property' },
+  ERR_ESO_ENDPOINT_UNKNOWN: { status: 400, message: 'no such ESO endpoint; use /eso/v1/secret or /eso/v1/push' },
+
   ERR_KEY_WRONG: { status: 403, message: 'wrong server key' },
   ERR_KEY_ALREADY_INITIALIZED: { status: 409, message: 'the server key is already initialized' },
   ERR_KEY_NOT_INITIALIZED: { status: 409, message: 'the server key has not been initialized' },

@@ -43,7 +43,7 @@ describe('backup and restore over real HTTP', () => {
     expect((await fresh.request('GET', '/api/v1/me')).status).toBe(401);
     const archived = await login(second.baseUrl);
     expect((await getData(second.baseUrl, token, 'apps/payments')).status).toBe(503);
-    expect((await archived.request('GET', '/api/v1/key/status')).json()).toEqual({ initialized: true, unlocked: false });
+    expect((await archived.request('GET', '/api/v1/key/status')).json()).toEqual({ initialized: true, unlocked: false, server_id: expect.any(String) });
     expect((await archived.request('POST', '/api/v1/key/unlock', { key: SERVER_KEY })).status).toBe(200);
     const data = await getData(second.baseUrl, token, 'apps/payments');
     expect([data.status, data.text()]).toEqual([200, 'db:\n  host: pg.internal\n']);

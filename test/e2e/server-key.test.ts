@@ -53,7 +53,7 @@ describe('server key on a real process', () => {
     await first.stop('SIGTERM');
 
     const locked = await startPika({ dataDir });
-    expect((await get(`${locked.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: true, unlocked: false });
+    expect((await get(`${locked.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: true, unlocked: false, server_id: expect.any(String) });
     const gated = await get(`${locked.baseUrl}/api/v1/folder`);
     expect(gated.status).toBe(503);
     expect(gated.headers.get('x-pika-locked')).toBe('true');
@@ -63,7 +63,7 @@ describe('server key on a real process', () => {
     const file = join(secretsDir, 'server-key');
     writeFileSync(file, `${KEY}\n`, { mode: 0o600 });
     const unlocked = await startPika({ dataDir, env: { PIKA_ENCRYPTION_PASSWORD_FILE: file } });
-    expect((await get(`${unlocked.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: true, unlocked: true });
+    expect((await get(`${unlocked.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: true, unlocked: true, server_id: expect.any(String) });
     const session = await login(unlocked.baseUrl);
     expect((await session.request('GET', '/api/v1/folder')).status).toBe(200);
     expect(readFileSync(`/proc/${unlocked.pid}/environ`).includes(Buffer.from(KEY))).toBe(false);
@@ -74,7 +74,7 @@ describe('server key on a real process', () => {
     const wrong = await startPika({ dataDir, env: { PIKA_ENCRYPTION_PASSWORD_FILE: file } });
     const info = (await get(`${wrong.baseUrl}/api/v1/info`)).json<{ encryption_config_invalid?: boolean }>();
     expect(info.encryption_config_invalid).toBe(true);
-    expect((await get(`${wrong.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: true, unlocked: false });
+    expect((await get(`${wrong.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: true, unlocked: false, server_id: expect.any(String) });
     expect(wrong.stdout()).toContain('does not hold the server key');
   });
 });

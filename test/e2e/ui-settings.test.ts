@@ -222,20 +222,20 @@ describe('settings screens', () => {
     // Escape backs out without doing anything.
     await page.keyboard.press('Escape');
     await saved.waitFor({ state: 'hidden' });
-    expect((await get(`${pika.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: false, unlocked: false });
+    expect((await get(`${pika.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: false, unlocked: false, server_id: expect.any(String) });
     await page.getByRole('button', { name: 'Initialize encryption…' }).click();
     await saved.getByLabel('I saved the server key somewhere safe, outside this server.').check();
     await confirm.click();
     await toast(page, 'Encryption at rest is on');
     await page.getByText('On · unlocked').waitFor();
-    expect((await get(`${pika.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: true, unlocked: true });
+    expect((await get(`${pika.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: true, unlocked: true, server_id: expect.any(String) });
     await checkBothThemes(page, 'server key', 'settings-key');
 
     // Lock: the console lands on the unlock screen; unlocking returns to the key page.
     await page.getByRole('button', { name: 'Lock now…' }).click();
     await page.getByRole('dialog', { name: 'Lock the server now?' }).getByRole('button', { name: 'Lock now' }).click();
     await page.getByRole('heading', { name: 'The server is locked' }).waitFor();
-    expect((await get(`${pika.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: true, unlocked: false });
+    expect((await get(`${pika.baseUrl}/api/v1/key/status`)).json()).toEqual({ initialized: true, unlocked: false, server_id: expect.any(String) });
     await expectAccessible(page, 'unlock (locked)');
     await page.getByLabel('Server key').fill('not the key at all');
     await page.getByRole('button', { name: 'Unlock' }).click();

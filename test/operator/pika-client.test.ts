@@ -46,7 +46,7 @@ describe('pika client', () => {
     await admin.post('/api/v1/key/initialize', { key: 'operator test server key' });
     await admin.post('/api/v1/key/lock');
     expect(await client.getData({ path: 'nope/nothing' })).toEqual({ kind: 'locked' });
-    expect(await client.keyStatus()).toEqual({ initialized: true, unlocked: false });
+    expect(await client.keyStatus()).toEqual({ initialized: true, unlocked: false, server_id: expect.any(String) });
     await expect(client.unlock('wrong key entirely')).rejects.toMatchObject({ status: 403, code: 'ERR_KEY_WRONG' });
     expect(await client.unlock('operator test server key')).toEqual({ initialized: true, unlocked: true });
   });

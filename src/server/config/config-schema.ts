@@ -20,6 +20,8 @@ const Server = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
     base_path: Type.String({ default: '/', pattern: '^/' }),
     public_port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    /** Config path globs readable without a token on the public port (SPEC §7.3). */
+    public_paths: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     trusted_proxies: Type.Array(Type.String(), { default: [] }),
     body_limit_mb: Type.Number({ exclusiveMinimum: 0, maximum: 1024, default: 32 }),
     auth: Type.Object(
@@ -64,7 +66,10 @@ export interface PikaConfig {
     readonly port: number;
     /** Normalised: '' for the root, else '/pika' (leading slash, no trailing slash). */
     readonly basePath: string;
+    /** A second listener serving only `/data/*`, `/eso/*` and `/healthz` (plugins/public-surface.ts). */
     readonly publicPort: number | undefined;
+    /** Config path globs (doublestar) readable without a token on the public port. */
+    readonly publicPaths: readonly string[];
     readonly trustedProxies: readonly string[];
     readonly bodyLimitBytes: number;
     readonly sessionTtlMs: number;

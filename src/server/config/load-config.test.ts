@@ -90,6 +90,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env, cwd: emptyDir() })).toThrow(/session_ttl[\s\S]*base_path[\s\S]*same_site "none"/);
   });
 
+  it('reads the public port and its public paths, which need the port', () => {
+    const { config } = loadConfig({ env: { PIKA_SERVER_PUBLIC_PORT: '9090', PIKA_SERVER_PUBLIC_PATHS: 'public/**, docs/*' }, cwd: emptyDir() });
+    expect(config.server.publicPort).toBe(9090);
+    expect(config.server.publicPaths).toEqual(['public/**', 'docs/*']);
+    expect(loadConfig({ env: {}, cwd: emptyDir() }).config.server.publicPaths).toEqual([]);
+    expect(() => loadConfig({ env: { PIKA_SERVER_PUBLIC_PATHS: 'public/**' }, cwd: emptyDir() })).toThrow(/public_paths only applies to the public port/);
+    expect(() => loadConfig({ env: { PIKA_SERVER_PUBLIC_PORT: '8080' }, cwd: emptyDir() })).toThrow(/public_port must differ/);
+  });
+
   it('warns about unknown PIKA_ variables without failing', () => {
     const { warnings } = loadConfig({ env: { PIKA_NOPE: '1' }, cwd: emptyDir() });
     expect(warnings).toEqual(['unknown environment variable PIKA_NOPE ignored']);

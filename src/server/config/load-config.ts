@@ -108,6 +108,8 @@ function finish(raw: RawConfig, problems: string[]): PikaConfig | undefined {
     problems.push('server.auth.cookie.same_site "none" requires server.auth.cookie.secure: true');
   if (raw.server.public_port !== undefined && raw.server.public_port === raw.server.port && raw.server.port !== 0)
     problems.push('server.public_port must differ from server.port');
+  if (raw.server.public_paths.length > 0 && raw.server.public_port === undefined)
+    problems.push('server.public_paths only applies to the public port: set server.public_port (PIKA_SERVER_PUBLIC_PORT) too');
   if (problems.length > 0 || basePath === undefined) return undefined;
   return Object.freeze({
     logLevel: raw.log_level,
@@ -116,6 +118,7 @@ function finish(raw: RawConfig, problems: string[]): PikaConfig | undefined {
       port: raw.server.port,
       basePath,
       publicPort: raw.server.public_port,
+      publicPaths: Object.freeze(raw.server.public_paths.map((p) => p.trim())),
       trustedProxies: Object.freeze([...raw.server.trusted_proxies]),
       bodyLimitBytes: Math.floor(raw.server.body_limit_mb * 1024 * 1024),
       sessionTtlMs,

@@ -58,14 +58,18 @@ function aliasError(doc: Document.Parsed, text: string): AppError | undefined {
   return found;
 }
 
-/** A single YAML document; an empty one (or only comments) is `null`. */
-export function parseYaml(text: string): unknown {
+/**
+ * A single YAML document; an empty one (or only comments) is `null`. `prepare` may adjust the
+ * checked node tree before it becomes plain values (exact-numbers.ts keeps number text).
+ */
+export function parseYaml(text: string, prepare?: (doc: Document.Parsed) => void): unknown {
   const doc = parseYamlDocument(text, YAML_OPTIONS);
   // A stream of several documents lands here too, as a MULTIPLE_DOCS error.
   const first = doc.errors[0];
   if (first) throw yamlSyntaxError(first, text);
   const bad = aliasError(doc, text);
   if (bad) throw bad;
+  prepare?.(doc);
   let value: unknown;
   try {
     value = doc.toJS();

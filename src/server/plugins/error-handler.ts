@@ -71,10 +71,27 @@ export function installErrorHandling(app: FastifyInstance): void {
  * error shape as everything else, then closes the connection. Passed as Fastify's
  * `clientErrorHandler`.
  */
-export function handleClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+export function handleClientError(err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Socket): void {
   if (!socket.writable) return;
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
   const status = tooLarge ? 431 : 400;
-  const body = JSON.stringify({ code: 'ERR_BAD_REQUEST', message: tooLarge ? 'request headers are too large' : 'malformed HTTP request' });
-  socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  const noValue = !tooLarge && rawNoValue(err.rawPacket);
+  const message = tooLarge ? 'request headers are too large' : noValue ? NO_VALUE_MESSAGE : 'malformed HTTP request';
+  const reason = tooLarge ? 'Request Header Fields Too Large' : noValue ? `Pika Bad Request: ${NO_VALUE_MESSAGE}` : 'Bad Request';
+  const body = JSON.stringify({ code: 'ERR_BAD_REQUEST', message });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
+/**
+ * ESO renders a template field the operation does not fill as `<no value>` and sends it
+ * unescaped, so the request line holds spaces and no HTTP parser can read it. ESO shows only the
+ * status line, so that is where the fix goes (docs/guides/eso.md).
+ */
+const NO_VALUE_MESSAGE = 'the URL holds a raw "<no value>" from an ESO template field this operation does not fill; use {{ or .remoteRef.remoteKey .remoteRef.key }}';
+
+function rawNoValue(packet: unknown): boolean {
+  // Node hands over the bytes it failed on (Fastify's types call it a Buffer's JSON form).
+  if (!Buffer.isBuffer(packet)) return false;
+  const end = packet.indexOf('\n');
+  return packet.subarray(0, end === -1 ? Math.min(packet.length, 8192) : end).includes('<no value>');
 }

@@ -1,6 +1,7 @@
 import { createKeyManager, type KeyState } from '../barrier/key-manager.ts';
 import type { PikaConfig } from '../config/config-schema.ts';
 import { fileKeyOf } from '../domain/config-path.ts';
+import { parseDocumentExact } from '../domain/exact-numbers.ts';
 import type { Store } from '../storage/store.ts';
 import { createAuditService } from './audit/audit-service.ts';
 import { createBackupService, type RestoreOutcome } from './backup/backup-service.ts';
@@ -10,6 +11,8 @@ import { createConfigService } from './configs/config-service.ts';
 import { createConfigWriter } from './configs/config-writer.ts';
 import { createDataCache } from './configs/data-cache.ts';
 import { createResolver } from './configs/resolver.ts';
+import { createEsoService } from './eso/eso-service.ts';
+import { createServerIdService } from './system/server-id.ts';
 import { type ExternalSources, NO_EXTERNAL_SOURCES } from './externals/external-sources.ts';
 import { createBundleService } from './identity/bundle-service.ts';
 import { createPasswordHasher } from './identity/password.ts';
@@ -93,6 +96,9 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
     cache.invalidate(fileKeyOf(event.path, event.variant));
   });
   const configs = createConfigService({ repo, writer, resolver, cache });
+  // The ESO provider resolves with the same rules but keeps number text (SPEC §13.2).
+  const eso = createEsoService({ resolver: createResolver({ repo, externals: deps.externals ?? NO_EXTERNAL_SOURCES, parse: parseDocumentExact }), configs });
+  const serverId = createServerIdService({ store, clock });
 
   /**
    * A restore rewrote the store underneath every service: reload the key record (a different
@@ -102,6 +108,7 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
   async function afterRestore(outcome: RestoreOutcome): Promise<void> {
     if (outcome.keyRecordChanged) await keys.lock();
     await keys.load();
+    await serverId.load(); // the archive's id, if it had one
     settings.clearCache();
     permissions.invalidate();
     tokens.clearCache();
@@ -110,7 +117,7 @@ export function createServices(config: PikaConfig, deps: ServiceDeps) {
   }
   const backup = createBackupService({ store, clock, kdfCost: deps.kdfCost, flushAudit: () => audit.flush(), afterRestore });
 
-  return { hasher, users, bundles, tokens, permissions, sessions, audit, feed, configs, keys, settings, unlockLimiter, loginGuard, totp, totpChallenges, backup, links, externalLogin, oauth, ...ldap };
+  return { hasher, users, bundles, tokens, permissions, sessions, audit, feed, configs, keys, settings, unlockLimiter, loginGuard, totp, totpChallenges, backup, links, externalLogin, oauth, eso, serverId, ...ldap };
 }
 
 export type Services = ReturnType<typeof createServices>;

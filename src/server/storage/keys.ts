@@ -90,6 +90,8 @@ export const SESSION_PREFIXES = [identityKeys.sessionPrefix, 'id/usersession/', 
 export const systemKeys = {
   /** The server key record: KDF parameters and the sealed keyring (barrier/key-record.ts). */
   key: 'sys/key',
+  /** The server's stable id (services/system/server-id.ts); backed up and restored like data. */
+  serverId: 'sys/server-id',
 } as const;
 
 export const settingsKeys = {

@@ -34,6 +34,8 @@ export interface TestRequest {
 
 export interface TestResponse {
   status: number;
+  /** The HTTP reason phrase (ESO shows only the status line). */
+  statusMessage: string;
   headers: Record<string, string | string[] | number | undefined>;
   body: string;
   rawPayload: Buffer;
@@ -77,7 +79,7 @@ export async function startTestApp(options: { env?: Record<string, string>; deps
     } catch {
       json = undefined;
     }
-    return { status: res.statusCode, headers: res.headers, body: res.body, rawPayload: res.rawPayload, json };
+    return { status: res.statusCode, statusMessage: res.statusMessage, headers: res.headers, body: res.body, rawPayload: res.rawPayload, json };
   }
 
   function client(extra: { cookie?: string; headers?: Record<string, string> }): Client {

@@ -52,7 +52,7 @@ describe('backups of an encrypted server', () => {
 
     const { t, admin } = await start();
     expect(await restore(t, admin, backup.rawPayload, { 'x-encryption-password': 'archive password', 'x-pika-wipe': 'true' })).toMatchObject({ status: 200, json: { ok: true, mode: 'wipe' } });
-    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: false });
+    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: false, server_id: expect.any(String) });
 
     // Sessions were wiped; signing in works while locked, everything else answers 503.
     const restored = await t.login(ADMIN.username, ADMIN.password);
@@ -74,7 +74,7 @@ describe('backups of an encrypted server', () => {
     const { t, admin } = await start('target-admin');
     expect((await admin.post('/api/v1/key/initialize', { key: 'the target server own key' })).status).toBe(200);
     expect((await restore(t, admin, archive)).status).toBe(200);
-    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: false });
+    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: false, server_id: expect.any(String) });
     // Merge kept the target's admin and session: it can unlock, but only with the backup's key.
     expectError(await admin.post('/api/v1/key/unlock', { key: 'the target server own key' }), 403, 'ERR_KEY_WRONG');
     expect((await admin.post('/api/v1/key/unlock', { key: KEY })).status).toBe(200);
@@ -87,7 +87,7 @@ describe('backups of an encrypted server', () => {
     await save(source.admin, 'apps/api', { content: '{"db":"mysql"}' });
     expect((await source.t.withToken(source.token).get('/data/apps/api')).json).toEqual({ db: 'mysql' });
     expect((await restore(source.t, source.admin, archive, { 'x-pika-wipe': 'true' })).status).toBe(200);
-    expect((await source.t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: true });
+    expect((await source.t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: true, server_id: expect.any(String) });
     // The /data cache held v2 ("mysql"): it was dropped with the restore.
     expect((await source.t.withToken(source.token).get('/data/apps/api')).json).toEqual({ db: 'postgres' });
   });
@@ -98,7 +98,7 @@ describe('backups of an encrypted server', () => {
     const archive = (await admin.get('/api/v1/backup')).rawPayload;
     expect((await admin.post('/api/v1/key/initialize', { key: KEY })).status).toBe(200);
     expect(await restore(t, admin, archive, { 'x-pika-wipe': 'true' })).toMatchObject({ status: 200 });
-    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: false, unlocked: false });
+    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: false, unlocked: false, server_id: expect.any(String) });
     const again = await t.login(ADMIN.username, ADMIN.password);
     expect((await again.get('/api/v1/settings')).json.auth.oauth2[0]).toMatchObject({ client_secret_set: true });
     expect(Buffer.from((await t.store.get('settings/auth'))!.value).toString('utf8')).toContain(SECRET);

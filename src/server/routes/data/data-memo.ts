@@ -15,7 +15,8 @@ import type { CachedResponse } from '../../services/configs/data-cache.ts';
  */
 export interface MemoEntry {
   readonly response: CachedResponse;
-  readonly tokenId: string;
+  /** Undefined for a token-less reader of a public path (never memoised: no Authorization header). */
+  readonly tokenId: string | undefined;
   /** Epoch ms; Infinity for tokens that never expire. */
   readonly expiresAt: number;
   readonly actor: string;

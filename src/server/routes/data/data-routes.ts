@@ -6,6 +6,7 @@ import { parseFormat } from '../../domain/formats.ts';
 import { parseVersionSelector } from '../../domain/semver-select.ts';
 import type { Authenticator } from '../../plugins/auth.ts';
 import type { AuditService } from '../../services/audit/audit-service.ts';
+import type { Permissions } from '../../services/access/permissions.ts';
 import type { Principal } from '../../services/access/principal.ts';
 import type { ConfigService } from '../../services/configs/config-service.ts';
 import type { PermissionResolver } from '../../services/identity/permission-resolver.ts';
@@ -20,6 +21,8 @@ export interface DataRouteDeps {
   readonly tokens: Pick<TokenService, 'touch'>;
   readonly permissions: Pick<PermissionResolver, 'generation'>;
   readonly clock: () => number;
+  /** Read permissions of a caller without a token (the public port's `public_paths`), if any. */
+  readonly anonymousReader?: (request: FastifyRequest) => Permissions | undefined;
 }
 
 const DataQuery = Type.Object(
@@ -67,40 +70,54 @@ export function registerDataRoutes(app: FastifyInstance, deps: DataRouteDeps): v
   }
 
   function serve(request: FastifyRequest, reply: FastifyReply, entry: Omit<MemoEntry, 'generation'>): FastifyReply {
-    deps.tokens.touch(entry.tokenId);
+    if (entry.tokenId !== undefined) deps.tokens.touch(entry.tokenId);
     const { response } = entry;
     const notModified = etagMatches(request.headers['if-none-match'], response.etag);
-    sampleAudit(request, { actor: entry.actor, id: entry.tokenId }, entry.target, notModified ? 304 : 200);
+    sampleAudit(request, { actor: entry.actor, id: entry.tokenId ?? `ip:${request.ip}` }, entry.target, notModified ? 304 : 200);
     void reply.headers({ etag: response.etag, 'x-pika-version': String(response.version), 'cache-control': 'no-cache' });
     if (notModified) return reply.code(304).send();
     return reply.type(response.contentType).send(response.body);
   }
 
-  async function authenticate(request: FastifyRequest): Promise<Extract<Principal, { kind: 'token' }>> {
+  const unauthenticated = () => new AppError('ERR_UNAUTHENTICATED', 'send an API token: Authorization: Bearer pika_…');
+
+  /** The token's principal; undefined only for a token-less caller who may read public paths. */
+  async function authenticate(request: FastifyRequest): Promise<Extract<Principal, { kind: 'token' }> | undefined> {
     try {
       const principal = await deps.authenticator.authenticate(request, { tokenOnly: true });
-      if (principal?.kind !== 'token') throw new AppError('ERR_UNAUTHENTICATED', 'send an API token: Authorization: Bearer pika_…');
-      return principal;
+      if (principal?.kind === 'token') return principal;
+      if (deps.anonymousReader?.(request) === undefined) throw unauthenticated();
+      return undefined;
     } catch (err) {
       // Unknown, disabled, expired and orphaned tokens are refusals worth a trail too.
-      if (err instanceof AppError) sampleAudit(request, { actor: 'anonymous', id: `ip:${request.ip}` }, request.url.split('?', 1)[0]?.slice(0, 512) ?? '', err.status);
+      if (err instanceof AppError) refused(request, err.status);
       throw err;
     }
   }
 
+  function refused(request: FastifyRequest, status: number): void {
+    sampleAudit(request, { actor: 'anonymous', id: `ip:${request.ip}` }, request.url.split('?', 1)[0]?.slice(0, 512) ?? '', status);
+  }
+
+  /** A token-less caller on the public port: only configs under `public_paths`. */
+  function anonymousFor(request: FastifyRequest, target: string): Permissions {
+    const perms = deps.anonymousReader?.(request);
+    if (perms?.can('files.read', target, 'read')) return perms;
+    refused(request, 401);
+    throw unauthenticated();
+  }
+
   async function resolve(request: FastifyRequest): Promise<Omit<MemoEntry, 'generation'>> {
     const principal = await authenticate(request);
-    const { path, query } = splitTemplatedPath((request.params as Record<string, string>)['*'] ?? '', request.query as Record<string, string | undefined>);
-    const variant = query.variant === undefined || query.variant === '' ? undefined : normalizeVariant(query.variant);
-    const ref = { path: normalizeConfigPath(path), variant };
-    const format = query.format === undefined || query.format === '' ? undefined : parseFormat(query.format);
+    const { ref, format, query } = parseRequest(request);
     const target = fileKeyOf(ref.path, ref.variant);
-    const actor = `token:${principal.token.name}`;
+    const actor = principal ? `token:${principal.token.name}` : 'anonymous';
+    const perms = principal?.perms ?? anonymousFor(request, target);
     try {
-      const response = await deps.configs.read(principal.perms, ref, parseVersionSelector(query.version), format);
-      return { response, tokenId: principal.token.id, expiresAt: principal.validUntil, actor, target };
+      const response = await deps.configs.read(perms, ref, parseVersionSelector(query.version), format);
+      return { response, tokenId: principal?.token.id, expiresAt: principal?.validUntil ?? Infinity, actor, target };
     } catch (err) {
-      if (err instanceof AppError && err.status === 403) sampleAudit(request, { actor, id: principal.token.id }, target, 403);
+      if (err instanceof AppError && err.status === 403) sampleAudit(request, { actor, id: principal?.token.id ?? `ip:${request.ip}` }, target, 403);
       throw err;
     }
   }
@@ -115,6 +132,14 @@ export function registerDataRoutes(app: FastifyInstance, deps: DataRouteDeps): v
     if (authorization !== undefined) memo.remember(authorization, request.url, entry, generation);
     return serve(request, reply, entry);
   });
+}
+
+/** The config, format and query of a `/data` request (query parameters may sit inside the path). */
+function parseRequest(request: FastifyRequest) {
+  const { path, query } = splitTemplatedPath((request.params as Record<string, string>)['*'] ?? '', request.query as Record<string, string | undefined>);
+  const variant = query.variant === undefined || query.variant === '' ? undefined : normalizeVariant(query.variant);
+  const format = query.format === undefined || query.format === '' ? undefined : parseFormat(query.format);
+  return { ref: { path: normalizeConfigPath(path), variant }, format, query };
 }
 
 /** Splits a decoded wildcard that carries its own `?query` (ESO templating) into path and query. */

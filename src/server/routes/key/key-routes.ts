@@ -9,12 +9,15 @@ import { errors } from '../common-schemas.ts';
 export interface KeyRouteDeps {
   readonly keys: Pick<KeyManager, 'status' | 'initialize' | 'unlock' | 'lock' | 'rotate'>;
   readonly unlockLimiter: AttemptLimiter;
+  readonly serverId: () => string;
 }
 
 const Passphrase = Type.String({ minLength: 1, maxLength: 4096 });
 const KeyBody = Type.Object({ key: Passphrase }, { additionalProperties: false });
 const RotateBody = Type.Object({ current_key: Passphrase, new_key: Passphrase }, { additionalProperties: false });
 const StatusSchema = Type.Object({ initialized: Type.Boolean(), unlocked: Type.Boolean() });
+/** The public status also names the server, so a client (the operator's unlock) knows which one answered. */
+const PublicStatusSchema = Type.Object({ initialized: Type.Boolean(), unlocked: Type.Boolean(), server_id: Type.String({ description: 'Stable random id of this server (its data), as in /api/v1/info' }) });
 
 /** Short passphrases are refused at initialize and rotate; unlock accepts whatever was chosen. */
 const MIN_NEW_KEY = 12;
@@ -28,7 +31,7 @@ function assertStrongEnough(key: string): void {
  * (implied by `settings.manage`) and is rate limited per client; the rest need `settings.manage`.
  */
 export function registerKeyRoutes(app: FastifyInstance, deps: KeyRouteDeps): void {
-  app.get('/api/v1/key/status', { schema: { tags: ['key'], summary: 'Whether the server key is initialized and unlocked (no auth)', response: { 200: StatusSchema } } }, async () => deps.keys.status());
+  app.get('/api/v1/key/status', { schema: { tags: ['key'], summary: 'Whether the server key is initialized and unlocked (no auth)', response: { 200: PublicStatusSchema } } }, async () => ({ ...deps.keys.status(), server_id: deps.serverId() }));
 
   app.post('/api/v1/key/initialize', { schema: { tags: ['key'], summary: 'Turn on encryption at rest with a new server key; stays unlocked', body: KeyBody, response: { 200: StatusSchema, ...errors(400, 401, 403, 409) } } }, async (request) => {
     requireCap(request, 'settings.manage');

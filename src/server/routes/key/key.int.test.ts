@@ -42,7 +42,7 @@ async function initialized(): Promise<{ t: TestApp; admin: Client }> {
 describe('server key lifecycle', () => {
   it('starts uninitialized with the gate open, and initializes once', async () => {
     const t = await boot();
-    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: false, unlocked: false });
+    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: false, unlocked: false, server_id: expect.any(String) });
     const admin = await t.bootstrapAdmin();
     expect((await admin.get('/api/v1/tokens')).status).toBe(200);
     expect((await t.request({ method: 'POST', url: '/api/v1/key/initialize', body: { key: KEY } })).status).toBe(401);
@@ -77,7 +77,7 @@ describe('server key lifecycle', () => {
     const first = await initialized();
     const tokenKey = (await first.admin.post('/api/v1/tokens', { name: 'r', scopes: [{ path: '**', operations: ['read'] }] })).json.raw_key;
     const t = await restart(first.t);
-    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: false });
+    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: false, server_id: expect.any(String) });
     for (const url of ['/api/v1/tokens', '/api/v1/nope/at/all', '/api/v1/folder', '/data/any/config', '/data/', '/eso/v1/secret?key=x', '/api/v1/settings', '/api/v1/me/../tokens', '/api/v1/me%2F..%2Ftokens']) {
       const res = await t.request({ url, headers: { authorization: `Bearer ${tokenKey}` } });
       expect(res.status, url).toBe(503);

@@ -174,13 +174,13 @@ describe('encryption.password_file', () => {
 
     writeFileSync(file, `${KEY}\n`);
     const good = await boot({ env: { PIKA_ENCRYPTION_PASSWORD_FILE: file } });
-    expect((await good.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: true });
+    expect((await good.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: true, server_id: expect.any(String) });
     expect((await good.request({ url: '/api/v1/info' })).json.encryption_config_invalid).toBeUndefined();
     await closeAll();
 
     writeFileSync(file, 'definitely the wrong passphrase');
     const bad = await boot({ env: { PIKA_ENCRYPTION_PASSWORD_FILE: file } });
-    expect((await bad.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: false });
+    expect((await bad.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: false, server_id: expect.any(String) });
     expect((await bad.request({ url: '/api/v1/info' })).json.encryption_config_invalid).toBe(true);
     await closeAll();
 
@@ -193,6 +193,6 @@ describe('encryption.password_file', () => {
     const file = join(dir, 'passphrase');
     writeFileSync(file, KEY);
     const t = await boot({ env: { PIKA_ENCRYPTION_PASSWORD_FILE: file } });
-    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: true });
+    expect((await t.request({ url: '/api/v1/key/status' })).json).toEqual({ initialized: true, unlocked: true, server_id: expect.any(String) });
   });
 });

@@ -10,11 +10,13 @@ export interface SystemRouteDeps {
   readonly basePath: string;
   /** True when encryption.password_file could not unlock the server (seed 001). */
   readonly encryption: { readonly configInvalid: boolean };
+  readonly serverId: () => string;
 }
 
 const InfoSchema = Type.Object({
   name: Type.String(),
   version: Type.String(),
+  server_id: Type.String({ description: 'Stable random id of this server (its data), kept across restarts and restores' }),
   base_path: Type.String(),
   user: Type.Optional(Type.String()),
   user_id: Type.Optional(Type.String()),
@@ -38,6 +40,7 @@ export function registerSystemRoutes(app: FastifyInstance, deps: SystemRouteDeps
     const body: Record<string, unknown> = {
       name: 'pika',
       version: VERSION,
+      server_id: deps.serverId(),
       base_path: deps.basePath,
       auth_enabled: true,
       builtin_auth: true,

@@ -98,10 +98,13 @@ export function createBackupService(deps: BackupServiceDeps) {
     });
   }
 
-  /** Every existing key the archive does not have, sessions included; the feed restarts on its own. */
+  /**
+   * Every existing key the archive does not have, sessions included; the feed restarts on its own,
+   * and the server id stays when the archive has none (a backup from before ids existed).
+   */
   async function deletionsFor(keep: ReadonlySet<string>): Promise<BatchOp[]> {
     const ops: BatchOp[] = [];
-    for await (const item of store.iterate('')) if (!keep.has(item.key) && !isFeedKey(item.key)) ops.push({ type: 'del', key: item.key });
+    for await (const item of store.iterate('')) if (!keep.has(item.key) && !isFeedKey(item.key) && item.key !== systemKeys.serverId) ops.push({ type: 'del', key: item.key });
     return ops;
   }
 

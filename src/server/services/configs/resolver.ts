@@ -14,7 +14,11 @@ export const MAX_INHERIT_DEPTH = 16;
 export interface ResolverDeps {
   readonly repo: Pick<ConfigRepo, 'file' | 'version'>;
   readonly externals: ExternalSources;
+  /** How documents are parsed (default formats.ts `parseDocument`; the ESO reader keeps number text). */
+  readonly parse?: DocumentParser;
 }
+
+export type DocumentParser = (text: string, format: Exclude<Format, 'raw'>) => unknown;
 
 /** A resolved config: either the exact stored bytes (nothing inherited) or a merged document. */
 export interface Resolved {
@@ -46,6 +50,7 @@ export type Resolver = ReturnType<typeof createResolver>;
  */
 export function createResolver(deps: ResolverDeps) {
   const { repo, externals } = deps;
+  const parse = deps.parse ?? parseDocument;
 
   function versionInfo(record: FileRecord) {
     return record.versions.map((v) => ({ version: v.version, constraint: v.constraint, deleted: isDeleted(v) }));
@@ -83,7 +88,7 @@ export function createResolver(deps: ResolverDeps) {
     if (meta.format === 'raw') throw new AppError('ERR_INHERIT_INVALID', 'a raw config cannot inherit; use json, yaml or toml');
     let base: unknown = {};
     for (const entry of meta.inherits) base = deepMerge(base, await loadEntry(entry, walk));
-    const own = parseDocument(new TextDecoder().decode(body), meta.format);
+    const own = parse(new TextDecoder().decode(body), meta.format);
     return deepMerge(base, own ?? {});
   }
 
@@ -91,7 +96,7 @@ export function createResolver(deps: ResolverDeps) {
     let value = entry.source !== undefined ? await loadSource(entry.source, walk) : await loadExternal(entry, walk);
     const label = entry.source ?? `resource ${entry.resource ?? ''}`;
     if (typeof value === 'string') {
-      if (entry.format !== undefined && entry.format !== 'raw') value = decodeString(value, entry.format, label);
+      if (entry.format !== undefined && entry.format !== 'raw') value = decodeString(value, { format: entry.format, label, parse });
       else if (entry.inject === undefined) value = { value };
     }
     if (entry.paths !== undefined) value = pickPaths(value, entry.paths);
@@ -120,7 +125,7 @@ export function createResolver(deps: ResolverDeps) {
     if (meta.format === 'raw') return text;
     walk.chain.push(sourceKey);
     try {
-      if (meta.inherits.length === 0) return withSourceContext(sourceKey, () => parseDocument(text, meta.format as Exclude<Format, 'raw'>));
+      if (meta.inherits.length === 0) return withSourceContext(sourceKey, () => parse(text, meta.format as Exclude<Format, 'raw'>));
       return await mergeWithInherits(meta, loaded.stored.body, walk);
     } finally {
       walk.chain.pop();
@@ -148,8 +153,8 @@ function newWalk(fileKey: string, perms: Permissions): Walk {
   return { perms, chain: [fileKey], deps: new Set([fileKey]), resources: new Set() };
 }
 
-function decodeString(text: string, format: Exclude<Format, 'raw'>, label: string): unknown {
-  return withSourceContext(label, () => parseDocument(text, format));
+function decodeString(text: string, how: { format: Exclude<Format, 'raw'>; label: string; parse: DocumentParser }): unknown {
+  return withSourceContext(how.label, () => how.parse(text, how.format));
 }
 
 function withSourceContext<T>(label: string, fn: () => T): T {
