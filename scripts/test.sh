@@ -4,13 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# kube-apiserver/etcd/kubectl for the k8s tier (test/k8s/README.md): a cold build takes 5-13 min
-# on 2 cores, seconds with warm Go caches. It runs in the background, overlapping the checks below.
+# kube-apiserver/etcd/kubectl, helm and the External Secrets Operator controller for the k8s tier
+# (test/k8s/README.md), built from the Go module proxy into .cache/ keyed by version: cold builds
+# take 5-13 min (ESO about 12) on 2 cores, seconds with warm Go caches. They run in the
+# background, overlapping the checks below.
 mkdir -p test-results
 bash test/k8s/cluster.sh build >test-results/k8s-build.log 2>&1 &
 k8s_build=$!
 bash test/k8s/helm.sh build >test-results/helm-build.log 2>&1 &
 helm_build=$!
+bash test/k8s/eso.sh build >test-results/eso-build.log 2>&1 &
+eso_build=$!
 
 echo "== test services (Debian packages)"; bash scripts/setup-test-env.sh
 echo "== typecheck"; npm run --silent typecheck
@@ -20,5 +24,6 @@ echo "== build"; npm run --silent build
 echo "== console bundle budget"; npx tsx scripts/check-bundle.ts
 echo "== k8s binaries"; wait "$k8s_build" || { cat test-results/k8s-build.log; exit 1; }; tail -n 4 test-results/k8s-build.log
 echo "== helm"; wait "$helm_build" || { cat test-results/helm-build.log; exit 1; }; tail -n 1 test-results/helm-build.log
+echo "== eso"; wait "$eso_build" || { cat test-results/eso-build.log; exit 1; }; tail -n 2 test-results/eso-build.log
 echo "== tests (unit, integration, e2e, k8s)"
 npx vitest run

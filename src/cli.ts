@@ -6,6 +6,7 @@ const HELP = `pika ${VERSION}: configuration server, secrets manager and persona
 usage:
   pika server [--config FILE]   run the server (config: pika.yaml|yml|json|toml or PIKA_* env)
   pika operator                 run the Kubernetes operator (config: PIKA_OPERATOR_* env, KUBECONFIG)
+  pika seal [options]           seal a server passphrase into an UnlockRequest (pika seal --help)
   pika version                  print the version
   pika help                     this text
 `;
@@ -23,6 +24,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       parseArgs({ args: [...rest], options: {}, strict: true });
       const { runOperator } = await import('./operator/main.ts');
       return runOperator();
+    }
+    case 'seal': {
+      const { runSeal } = await import('./operator/unlock/seal-command.ts');
+      return runSeal(rest);
     }
     case 'version':
     case '--version':

@@ -31,6 +31,12 @@ describe('loadOperatorConfig', () => {
     expect(config).toMatchObject({ namespace: 'ops', watchNamespaces: ['a', 'b', 'c'], health: { host: '127.0.0.1', port: 9000 }, leaderElection: false, workers: 8, lockedCheckIntervalMs: 500, logLevel: 'debug' });
   });
 
+  it('reads the UnlockRequest settings: sealing Secret, key renewal (0: never), unlock poll', () => {
+    expect(loadOperatorConfig({})).toMatchObject({ sealingSecret: 'pika-operator-sealing', sealingKeyRenewalMs: 720 * 3_600_000, unlockCheckIntervalMs: 5_000 });
+    expect(loadOperatorConfig({ PIKA_OPERATOR_SEALING_SECRET: 'sealing', PIKA_OPERATOR_SEALING_KEY_RENEWAL: '0', PIKA_OPERATOR_UNLOCK_CHECK_INTERVAL: '1s' })).toMatchObject({ sealingSecret: 'sealing', sealingKeyRenewalMs: 0, unlockCheckIntervalMs: 1_000 });
+    expect(() => loadOperatorConfig({ PIKA_OPERATOR_UNLOCK_CHECK_INTERVAL: '0', PIKA_OPERATOR_SEALING_SECRET: 'No' })).toThrow(/PIKA_OPERATOR_SEALING_SECRET[\s\S]*PIKA_OPERATOR_UNLOCK_CHECK_INTERVAL/);
+  });
+
   it('reports every problem at once', () => {
     let error: unknown;
     try {

@@ -17,6 +17,9 @@ import { parseDuration } from '../shared/duration.ts';
  * | `PIKA_OPERATOR_WORKERS` | `4` | Concurrent reconciles per kind |
  * | `PIKA_OPERATOR_SERVER_CHECK_INTERVAL` | `60s` | How often a PikaServer is checked while healthy |
  * | `PIKA_OPERATOR_LOCKED_CHECK_INTERVAL` | `2s` | How often a locked or unreachable server is checked, so unlock is noticed promptly |
+ * | `PIKA_OPERATOR_SEALING_SECRET` | `pika-operator-sealing` | Secret (in the operator's namespace) holding the UnlockRequest sealing keys |
+ * | `PIKA_OPERATOR_SEALING_KEY_RENEWAL` | `720h` | Add a new sealing key when the newest is this old (old keys are kept); `0` never |
+ * | `PIKA_OPERATOR_UNLOCK_CHECK_INTERVAL` | `5s` | How often an UnlockRequest polls its server's lock state while it is unlocked (how fast a restart is noticed) |
  * | `PIKA_LOG_LEVEL` | `info` | trace, debug, info, warn, error |
  */
 export interface OperatorConfig {
@@ -31,6 +34,11 @@ export interface OperatorConfig {
   readonly serverCheckIntervalMs: number;
   readonly lockedCheckIntervalMs: number;
   readonly logLevel: string;
+  /** Optional for callers that build a config by hand; `loadOperatorConfig` always sets them. */
+  readonly sealingSecret?: string;
+  /** 0: never renew by itself. */
+  readonly sealingKeyRenewalMs?: number;
+  readonly unlockCheckIntervalMs?: number;
 }
 
 export class OperatorConfigError extends Error {
@@ -57,9 +65,11 @@ function reader(env: Env, problems: string[]) {
       if (!NAME.test(value) || value.length > 63) problems.push(`${variable}: "${value}" is not a valid Kubernetes name`);
       return value;
     },
-    duration: (variable: string, fallback: string) => {
+    duration: (variable: string, fallback: string, allowZero = false) => {
       try {
-        const ms = parseDuration(read(variable, fallback));
+        const raw = read(variable, fallback);
+        if (allowZero && raw === '0') return 0;
+        const ms = parseDuration(raw);
         if (ms <= 0) throw new Error('must be positive');
         return ms;
       } catch (err) {
@@ -113,6 +123,9 @@ export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
     serverCheckIntervalMs: duration('PIKA_OPERATOR_SERVER_CHECK_INTERVAL', '60s'),
     lockedCheckIntervalMs: duration('PIKA_OPERATOR_LOCKED_CHECK_INTERVAL', '2s'),
     logLevel,
+    sealingSecret: name('PIKA_OPERATOR_SEALING_SECRET', 'pika-operator-sealing'),
+    sealingKeyRenewalMs: duration('PIKA_OPERATOR_SEALING_KEY_RENEWAL', '720h', true),
+    unlockCheckIntervalMs: duration('PIKA_OPERATOR_UNLOCK_CHECK_INTERVAL', '5s'),
   };
   if (problems.length > 0) throw new OperatorConfigError(problems);
   return config;

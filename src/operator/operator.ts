@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { type KubeConfig, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
-import type { PikaConfig, PikaToken } from '../shared/crds/index.ts';
+import { Counter } from 'prom-client';
+import type { PikaConfig, PikaToken, UnlockRequest } from '../shared/crds/index.ts';
 import type { OperatorConfig } from './config.ts';
 import { createEventRecorder } from './kube/events.ts';
 import { createInformers, type InformerEvent } from './kube/informers.ts';
@@ -9,6 +10,7 @@ import { createKube, isConflict, type Kube } from './kube/kube.ts';
 import { createPikaConfigReconciler } from './reconcilers/pika-config-reconciler.ts';
 import { createPikaServerReconciler } from './reconcilers/pika-server-reconciler.ts';
 import { createPikaTokenReconciler, TOKEN_OWNER_ANNOTATION } from './reconcilers/pika-token-reconciler.ts';
+import { createUnlockRequestReconciler } from './reconcilers/unlock-request-reconciler.ts';
 import { createController, type Outcome } from './runtime/controller.ts';
 import { startHealthServer } from './runtime/health-server.ts';
 import { createLeaderElector, leaseApi } from './runtime/leader-election.ts';
@@ -16,6 +18,8 @@ import { createOperatorMetrics } from './runtime/metrics.ts';
 import { createWorkQueue } from './runtime/work-queue.ts';
 import { createServerConnections, type ServerEvent, serverKeyOf } from './servers/server-connections.ts';
 import { OWNER_ANNOTATION } from './sync/target-object.ts';
+import { certRoute } from './unlock/cert-route.ts';
+import { createSealingKeyring, DEFAULT_SEALING_SECRET, kubeSecretStore } from './unlock/sealing-keys.ts';
 
 /**
  * The operator as a function of its config and its dependencies (style §4.2.1): informers feed
@@ -36,6 +40,8 @@ export interface OperatorDeps {
   readonly onLostLeadership?: () => void;
   /** Changes that arrive for a path are applied at once; configs that may inherit it, after this. */
   readonly inheritDelayMs?: number;
+  /** For tests: the sealing key generator (RSA-4096 takes a moment). */
+  readonly generateSealingKey?: Parameters<typeof createSealingKeyring>[0]['generate'];
 }
 
 const HMAC_KEY = 'hmac-key';
@@ -65,7 +71,10 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
   const inheritDelay = deps.inheritDelayMs ?? 1_000;
   const watched = (namespace: string | undefined) => config.watchNamespaces === undefined || (namespace !== undefined && config.watchNamespaces.includes(namespace));
 
-  const queues = { configs: createWorkQueue(), servers: createWorkQueue(), tokens: createWorkQueue() };
+  /** resourceVersion of the last write this operator made to each managed object. */
+  const ownWrites = new Map<string, string | undefined>();
+  const objectId = (obj: V1Secret | V1ConfigMap) => `${obj.kind ?? ''}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+  const queues = { configs: createWorkQueue(), servers: createWorkQueue(), tokens: createWorkQueue(), unlocks: createWorkQueue() };
   const keyOf = (obj: { metadata?: { name?: string; namespace?: string } }) => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
   /** Generation + annotations last seen per object: status-only updates (our own writes) are not work. */
   const seen = new Map<string, string>();
@@ -84,11 +93,13 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
   const dependents = (serverKey: string) => ({
     configs: informers.configs.list().filter((c) => watched(c.metadata.namespace) && serverKeyOf(c.spec.serverRef, c.metadata.namespace ?? '') === serverKey),
     tokens: informers.tokens.list().filter((t) => watched(t.metadata.namespace) && serverKeyOf(t.spec.serverRef, t.metadata.namespace ?? '') === serverKey),
+    unlocks: informers.unlockRequests.list().filter((u) => watched(u.metadata.namespace) && serverKeyOf(u.spec.serverRef, u.metadata.namespace ?? '') === serverKey),
   });
   const enqueueDependents = (serverKey: string) => {
-    const { configs, tokens } = dependents(serverKey);
+    const { configs, tokens, unlocks } = dependents(serverKey);
     for (const c of configs) queues.configs.add(keyOf(c));
     for (const t of tokens) queues.tokens.add(keyOf(t));
+    for (const u of unlocks) queues.unlocks.add(keyOf(u));
   };
 
   const onServerEvent = (serverKey: string, event: ServerEvent) => {
@@ -98,13 +109,15 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
       for (const c of dependents(serverKey).configs) {
         const sources = c.spec.sources ?? (c.spec.source ? [c.spec.source] : []);
         if (sources.some((s) => s.path === event.change.path)) queues.configs.add(keyOf(c));
-        else queues.configs.addAfter(keyOf(c), inheritDelay);
+        else queues.configs.addAfter(keyOf(c), inheritDelay, 'low');
       }
       return;
     }
     if (event.type === 'locked') {
       logger.warn({ server: serverKey }, 'pika server is locked: holding every target as it is');
       queues.servers.add(serverKey);
+      // Its UnlockRequests act at once rather than at their next poll.
+      for (const u of dependents(serverKey).unlocks) queues.unlocks.add(keyOf(u));
       return;
     }
     logger.info({ server: serverKey, event: event.type }, event.type === 'unlocked' ? 'pika server unlocked: resyncing its dependents' : 'change feed resync');
@@ -120,6 +133,11 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
       const key = keyOf(obj);
       if (watched(obj.metadata.namespace) && changedSpec('PikaToken', type, obj, key)) queues.tokens.add(key);
     },
+    // Annotations count as spec here: approving an unlock or resetting its attempts is one.
+    unlockRequests: (type, obj: UnlockRequest) => {
+      const key = keyOf(obj);
+      if (watched(obj.metadata.namespace) && changedSpec('UnlockRequest', type, obj, key)) queues.unlocks.add(key);
+    },
     servers: (type, obj) => {
       const key = `PikaServer/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
       if (!changedSpec('PikaServer', type, obj, key)) return;
@@ -133,7 +151,9 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
       enqueueDependents(key);
     },
     // Drift repair: an edited or deleted target brings its owner back at once.
-    managed: (_type, obj: V1Secret | V1ConfigMap) => {
+    managed: (type, obj: V1Secret | V1ConfigMap) => {
+      // The echo of our own apply is not drift: skipping it halves the work of every sync.
+      if (type !== 'delete' && ownWrites.get(objectId(obj)) === obj.metadata?.resourceVersion) return;
       const namespace = obj.metadata?.namespace ?? '';
       const config = obj.metadata?.annotations?.[OWNER_ANNOTATION];
       const token = obj.metadata?.annotations?.[TOKEN_OWNER_ANNOTATION];
@@ -165,6 +185,11 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
   let hmacKey: Buffer | undefined;
   const configReconciler = createPikaConfigReconciler({
     configs: informers.configs,
+    managed: { get: (kind, name, namespace) => (kind === 'Secret' ? informers.secrets : informers.configMaps).get(name, namespace) },
+    onWrite: (obj) => {
+      ownWrites.set(objectId(obj), obj.metadata?.resourceVersion);
+      if (ownWrites.size > 50_000) ownWrites.delete(ownWrites.keys().next().value ?? '');
+    },
     connections,
     kube,
     events,
@@ -185,17 +210,38 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
     onError: onError('PikaServer'),
   });
   const tokenReconciler = createPikaTokenReconciler({ tokens: informers.tokens, connections, kube, events, onError: onError('PikaToken') });
+  const sealing = createSealingKeyring({
+    store: kubeSecretStore(deps.kubeConfig, config.namespace, config.sealingSecret ?? DEFAULT_SEALING_SECRET),
+    namespace: config.namespace,
+    name: config.sealingSecret ?? DEFAULT_SEALING_SECRET,
+    renewAfterMs: config.sealingKeyRenewalMs ?? 0,
+    ...(deps.generateSealingKey ? { generate: deps.generateSealingKey } : {}),
+  });
+  const unlockAttempts = new Counter({ name: 'pika_operator_unlock_attempts_total', help: 'UnlockRequest unlock calls by outcome', labelNames: ['outcome'], registers: [metrics.registry] });
+  const unlockReconciler = createUnlockRequestReconciler({
+    requests: informers.unlockRequests,
+    connections,
+    kube,
+    events,
+    keys: sealing,
+    checkIntervalMs: config.unlockCheckIntervalMs ?? 5_000,
+    lockedRequeueMs: config.lockedCheckIntervalMs,
+    onError: onError('UnlockRequest'),
+    onAttempt: (outcome) => { unlockAttempts.inc({ outcome }); },
+  });
 
   const controllers = [
     createController({ name: 'pikaservers', queue: queues.servers, reconcile: serverReconciler.reconcile, workers: 2, onOutcome: outcome('PikaServer') }),
     createController({ name: 'pikaconfigs', queue: queues.configs, reconcile: configReconciler.reconcile, workers: config.workers, onOutcome: outcome('PikaConfig') }),
     createController({ name: 'pikatokens', queue: queues.tokens, reconcile: tokenReconciler.reconcile, workers: 2, onOutcome: outcome('PikaToken') }),
+    createController({ name: 'unlockrequests', queue: queues.unlocks, reconcile: unlockReconciler.reconcile, workers: 2, onOutcome: outcome('UnlockRequest') }),
   ];
 
   let synced = false;
   let leading = false;
   let health: Server | undefined;
   let elector: ReturnType<typeof createLeaderElector> | undefined;
+  let renewal: NodeJS.Timeout | undefined;
 
   const startControllers = () => {
     if (leading) return;
@@ -203,6 +249,11 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
     metrics.leader.set(1);
     logger.info({ identity: config.identity }, 'leading: reconciling');
     for (const c of controllers) c.start();
+    // The leader adds a sealing key when the newest is due for renewal; every replica re-reads them.
+    renewal = setInterval(() => {
+      sealing.load(true).catch((err: unknown) => { logger.warn({ err: String(err) }, 'sealing key renewal failed'); });
+    }, 10 * 60_000);
+    renewal.unref();
   };
 
   return {
@@ -211,11 +262,14 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
     ready: () => synced,
     isLeader: () => leading,
     async start(): Promise<void> {
-      health = await startHealthServer({ host: config.health.host, port: config.health.port, registry: metrics.registry, ready: () => synced });
+      health = await startHealthServer({ host: config.health.host, port: config.health.port, registry: metrics.registry, ready: () => synced, routes: { '/v1/cert.pem': certRoute(sealing) } });
       hmacKey = await loadHmacKey(kube, config.namespace, config.stateSecret);
+      // Every replica makes sure a sealing key exists (a racing create conflicts and re-reads) and serves its public half.
+      const sealingKeys = await sealing.load(true);
+      logger.info({ sealing_secret: `${config.namespace}/${config.sealingSecret ?? DEFAULT_SEALING_SECRET}`, keys: sealingKeys.length, newest: sealing.newest()?.kid }, 'sealing keys loaded');
       await informers.start();
       synced = true;
-      logger.info({ configs: informers.configs.list().length, servers: informers.servers.list().length + informers.clusterServers.list().length, tokens: informers.tokens.list().length }, 'caches synced');
+      logger.info({ configs: informers.configs.list().length, servers: informers.servers.list().length + informers.clusterServers.list().length, tokens: informers.tokens.list().length, unlock_requests: informers.unlockRequests.list().length }, 'caches synced');
       if (!config.leaderElection) {
         startControllers();
         return;
@@ -236,6 +290,7 @@ export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
     },
     /** Graceful: stop taking work, finish what is in flight, release the Lease, close watches. */
     async stop(): Promise<void> {
+      clearInterval(renewal);
       await Promise.all(controllers.map((c) => c.stop()));
       leading = false;
       metrics.leader.set(0);

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CAPABILITY_KEYS } from '../../src/shared/capabilities.ts';
-import type { ClusterPikaServer, Condition, PikaConfig, PikaServer, PikaToken } from '../../src/shared/crds/index.ts';
+import type { ClusterPikaServer, Condition, PikaConfig, PikaServer, PikaToken, UnlockRequest } from '../../src/shared/crds/index.ts';
 import { PIKA_CRDS } from '../../src/shared/crds/index.ts';
 import { type Cluster, type RunResult, startCluster } from './cluster.ts';
 
@@ -76,6 +76,16 @@ const token = (name: string, spec: Record<string, unknown>): Record<string, unkn
   spec: { serverRef: { name: 'main' }, scopes: [{ path: 'myapp/**', operations: ['read'] }], target: { name: 'eso-token' }, ...spec },
 });
 
+/** A syntactically valid sealed value (five base64url parts); the API server does not decrypt it. */
+const SEALED = ['eyJhbGciOiJSU0EtT0FFUC0yNTYiLCJlbmMiOiJBMjU2R0NNIn0', 'a'.repeat(120), 'iv_iv_iv_iv_iv', 'cipher-text', 'tag_tag'].join('.');
+
+const unlock = (name: string, spec: Record<string, unknown> = {}): Record<string, unknown> => ({
+  apiVersion: 'pika.io/v1alpha1',
+  kind: 'UnlockRequest',
+  metadata: meta(name),
+  spec: { serverRef: { name: 'main' }, sealedKey: SEALED, ...spec },
+});
+
 const clusterServer = (name: string, spec: Record<string, unknown> = {}): Record<string, unknown> => ({
   apiVersion: 'pika.io/v1alpha1',
   kind: 'ClusterPikaServer',
@@ -134,7 +144,7 @@ describe('pika CRDs (crds/*.yaml)', () => {
     it('has one file per generated kind, each with its short name, the pika category and a status subresource', () => {
       expect(crdDocs.map((c) => c.doc.spec.names.kind).sort()).toEqual(PIKA_CRDS.map((r) => r.kind).sort());
       const shortNames = Object.fromEntries(crdDocs.map((c) => [c.doc.spec.names.kind, c.doc.spec.names.shortNames]));
-      expect(shortNames).toEqual({ PikaConfig: ['pcfg'], PikaServer: ['psrv'], ClusterPikaServer: ['cpsrv'], PikaToken: ['ptok'] });
+      expect(shortNames).toEqual({ PikaConfig: ['pcfg'], PikaServer: ['psrv'], ClusterPikaServer: ['cpsrv'], PikaToken: ['ptok'], UnlockRequest: ['ulr'] });
       for (const { file, doc } of crdDocs) {
         expect(doc.spec.group, file).toBe('pika.io');
         expect(doc.spec.names.categories, file).toEqual(['pika']);
@@ -156,18 +166,18 @@ describe('pika CRDs (crds/*.yaml)', () => {
     });
   });
 
-  it('applies all four CRDs and they become Established', async () => {
+  it('applies all five CRDs and they become Established', async () => {
     const names = crdDocs.map((c) => `crd/${c.doc.metadata.name}`);
     const r = await kubectl(['wait', '--for=condition=Established', ...names, '--timeout=60s']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(4);
+    expect(r.stdout.trim().split('\n')).toHaveLength(5);
   });
 
   it('accepts every YAML example in crds/README.md', async () => {
     // First, while nothing exists yet: a dry-run apply over an existing object would be an update.
     const readme = readFileSync('crds/README.md', 'utf8');
     const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
-    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    expect(blocks.length).toBeGreaterThanOrEqual(5);
     for (const block of blocks) {
       const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], block);
       expect(r.code, `${r.stderr}\n${block}`).toBe(0);
@@ -200,6 +210,9 @@ describe('pika CRDs (crds/*.yaml)', () => {
     expect(tok.spec.ttl).toBe('24h');
     expect(tok.spec.target.key).toBe('token');
     expect(tok.spec.renewBefore).toBeUndefined();
+    await apply(unlock('defaults'));
+    const ulr = await getJson<UnlockRequest>(['-n', NS, 'ulr', 'defaults']);
+    expect(ulr.spec).toEqual({ serverRef: { kind: 'PikaServer', name: 'main' }, sealedKey: SEALED, maxAttempts: 5, backoff: '10s', suspend: false, requireApproval: false });
   });
 
   it('accepts the other shapes: sources, versions, map mode with a template, rollout, ClusterPikaServer, PikaToken', async () => {
@@ -251,7 +264,13 @@ describe('pika CRDs (crds/*.yaml)', () => {
     };
     const raw = config('raw', { source: { path: 'certs/ca', format: 'raw' }, target: { name: 'ca', key: 'ca.crt' } });
     const fileFormat = config('file-format', { sources: [{ path: 'a' }, { path: 'b', format: 'yaml' }], source: undefined, target: { name: 'f', key: 'app.toml', format: 'toml' } });
-    await apply({ apiVersion: 'v1', kind: 'List', items: [multi, cps, tok, raw, fileFormat, clusterServer('everyone', { allowedNamespaces: ['*'] })] });
+    const ulr: UnlockRequest = {
+      apiVersion: 'pika.io/v1alpha1',
+      kind: 'UnlockRequest',
+      metadata: meta('shared'),
+      spec: { serverRef: { kind: 'ClusterPikaServer', name: 'shared' }, sealedKey: SEALED, maxAttempts: 1, backoff: '1m30s', suspend: true, requireApproval: true },
+    };
+    await apply({ apiVersion: 'v1', kind: 'List', items: [multi, cps, tok, raw, fileFormat, clusterServer('everyone', { allowedNamespaces: ['*'] }), ulr] });
   });
 
   describe('rejects', () => {
@@ -290,6 +309,14 @@ describe('pika CRDs (crds/*.yaml)', () => {
       ['a PikaToken renewBefore not shorter than ttl', () => token('x', { ttl: '1h', renewBefore: '60m' }), /renewBefore must be shorter than ttl/],
       ['an unknown capability', () => token('x', { capabilities: ['root'] }), /spec.capabilities\[0\]: Unsupported value: "root"/],
       ['an unknown scope operation', () => token('x', { scopes: [{ path: 'a', operations: ['list'] }] }), /Unsupported value: "list"/],
+      ['an UnlockRequest without sealedKey', () => unlock('x', { sealedKey: undefined }), /spec.sealedKey: Required value/],
+      ['a sealedKey that is not a compact JWE', () => unlock('x', { sealedKey: `${'a'.repeat(120)}.b.c` }), /spec.sealedKey in body should match/],
+      ['a sealedKey that is too short', () => unlock('x', { sealedKey: 'a.b.c.d.e' }), /spec.sealedKey in body should be at least 100 chars long/],
+      ['a sealedKey that is too long', () => unlock('x', { sealedKey: `${'a'.repeat(16_400)}.b.c.d.e` }), /spec.sealedKey: Too long/],
+      ['maxAttempts 0', () => unlock('x', { maxAttempts: 0 }), /spec.maxAttempts in body should be greater than or equal to 1/],
+      ['maxAttempts over 100', () => unlock('x', { maxAttempts: 101 }), /spec.maxAttempts in body should be less than or equal to 100/],
+      ['an UnlockRequest backoff under 1s', () => unlock('x', { backoff: '500ms' }), /backoff must be at least 1s/],
+      ['an UnlockRequest serverRef of another kind', () => unlock('x', { serverRef: { kind: 'PikaConfig', name: 'main' } }), /spec.serverRef.kind: Unsupported value: "PikaConfig"/],
     ])('%s', async (_name, build, message) => {
       expect(await rejected(build())).toMatch(message);
     });
@@ -304,11 +331,12 @@ describe('pika CRDs (crds/*.yaml)', () => {
       expect(other.code, other.stderr).toBe(0);
     });
 
-    it('rejects changing serverRef on PikaConfig and PikaToken (name or kind)', async () => {
+    it('rejects changing serverRef on PikaConfig, PikaToken and UnlockRequest (name or kind)', async () => {
       for (const [resource, body] of [
         ['pcfg/app', { spec: { serverRef: { name: 'other' } } }],
         ['pcfg/app', { spec: { serverRef: { kind: 'ClusterPikaServer' } } }],
         ['ptok/defaults', { spec: { serverRef: { name: 'other' } } }],
+        ['ulr/defaults', { spec: { serverRef: { name: 'other' } } }],
       ] as const) {
         const r = await patch(resource, body);
         expect(r.code, `${resource} ${JSON.stringify(body)}`).not.toBe(0);
@@ -342,6 +370,25 @@ describe('pika CRDs (crds/*.yaml)', () => {
       expect(dup.stderr).toMatch(/status.conditions\[1\]: Duplicate value/);
       const reason = await patch('pcfg/app', { status: { conditions: [condition('Ready', 'True', 'not camel')] } }, ['--subresource=status']);
       expect(reason.stderr).toMatch(/status.conditions\[0\].reason: Invalid value: "not camel": .* should match/);
+    });
+
+    it('stores the UnlockRequest status the operator writes, pendingSince exactly as written (approval compares it)', async () => {
+      const ulrStatus = {
+        observedGeneration: 1,
+        attempts: 2,
+        lastAttemptTime: '2030-01-01T00:00:01.234Z',
+        lastError: 'wrong passphrase (attempt 2 of 5)',
+        keyId: 'A'.repeat(43),
+        serverId: '5b0e7c9a-1111-4222-8333-944445555666',
+        pendingSince: '2030-01-01T00:00:00.123Z',
+        lastResetRequest: 'r1',
+        conditions: [condition('Ready', 'False', 'WaitingForApproval'), condition('Unlocked', 'False', 'ServerLocked')],
+      };
+      const r = await patch('ulr/defaults', { status: ulrStatus }, ['--subresource=status']);
+      expect(r.code, r.stderr).toBe(0);
+      expect((await getJson<UnlockRequest>(['-n', NS, 'ulr', 'defaults'])).status).toEqual(ulrStatus);
+      const negative = await patch('ulr/defaults', { status: { attempts: -1 } }, ['--subresource=status']);
+      expect(negative.stderr).toMatch(/status.attempts: Invalid value: -1: .*should be greater than or equal to 0/);
     });
 
     it('needs RBAC on <plural>/status: update on the resource alone cannot write status', async () => {
@@ -383,6 +430,10 @@ describe('pika CRDs (crds/*.yaml)', () => {
       expect(await header(['-n', NS, 'psrv'])).toEqual(['NAME', 'URL', 'READY', 'UNLOCKED', 'VERSION', 'REASON', 'AGE']);
       expect(await header(['cpsrv'])).toEqual(['NAME', 'URL', 'READY', 'UNLOCKED', 'NAMESPACES', 'VERSION', 'REASON', 'AGE']);
       expect(await header(['-n', NS, 'ptok'])).toEqual(['NAME', 'SERVER', 'SECRET', 'TTL', 'EXPIRES', 'READY', 'REASON', 'TOKEN ID', 'AGE']);
+      expect(await header(['-n', NS, 'ulr'])).toEqual(['NAME', 'SERVER', 'READY', 'UNLOCKED', 'REASON', 'ATTEMPTS', 'LAST UNLOCK', 'KEY ID', 'SUSPEND', 'APPROVAL', 'AGE']);
+      const narrow = table((await kubectl(['-n', NS, 'get', 'ulr', 'shared'])).stdout);
+      expect(narrow[0]).toEqual(['NAME', 'SERVER', 'READY', 'UNLOCKED', 'REASON', 'ATTEMPTS', 'AGE']);
+      expect(narrow[1]?.slice(0, 2)).toEqual(['shared', 'shared']);
     });
 
     it('lists every namespaced kind under the `pika` category and resolves the short names', async () => {
@@ -391,7 +442,8 @@ describe('pika CRDs (crds/*.yaml)', () => {
       expect(r.stdout).toMatch(/^pikaserver.pika.io\/main$/m);
       expect(r.stdout).toMatch(/^pikaconfig.pika.io\/app$/m);
       expect(r.stdout).toMatch(/^pikatoken.pika.io\/eso$/m);
-      const short = await kubectl(['get', 'cpsrv,psrv,pcfg,ptok', '-A', '-o', 'name']);
+      expect(r.stdout).toMatch(/^unlockrequest.pika.io\/shared$/m);
+      const short = await kubectl(['get', 'cpsrv,psrv,pcfg,ptok,ulr', '-A', '-o', 'name']);
       expect(short.code, short.stderr).toBe(0);
       expect(short.stdout).toMatch(/^clusterpikaserver.pika.io\/shared$/m);
     });

@@ -1,5 +1,5 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject, makeInformer, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
-import type { ClusterPikaServer, PikaConfig, PikaServer, PikaToken } from '../../shared/crds/index.ts';
+import type { ClusterPikaServer, PikaConfig, PikaServer, PikaToken, UnlockRequest } from '../../shared/crds/index.ts';
 
 /**
  * List+watch caches of everything the operator reacts to (style §4.2.8): handlers receive only
@@ -59,6 +59,7 @@ export interface Informers {
   readonly servers: ResourceInformer<PikaServer>;
   readonly clusterServers: ResourceInformer<ClusterPikaServer>;
   readonly tokens: ResourceInformer<PikaToken>;
+  readonly unlockRequests: ResourceInformer<UnlockRequest>;
   readonly secrets: ResourceInformer<V1Secret>;
   readonly configMaps: ResourceInformer<V1ConfigMap>;
 }
@@ -68,6 +69,7 @@ export interface InformerHandlers {
   readonly servers: (type: InformerEvent, obj: PikaServer) => void;
   readonly clusterServers: (type: InformerEvent, obj: ClusterPikaServer) => void;
   readonly tokens: (type: InformerEvent, obj: PikaToken) => void;
+  readonly unlockRequests: (type: InformerEvent, obj: UnlockRequest) => void;
   readonly managed: (type: InformerEvent, obj: V1Secret | V1ConfigMap) => void;
   readonly onError?: (resource: string, err: unknown) => void;
 }
@@ -86,6 +88,7 @@ export function createInformers(kc: KubeConfig, handlers: InformerHandlers): Inf
     servers: custom<PikaServer>('pikaservers', handlers.servers),
     clusterServers: custom<ClusterPikaServer>('clusterpikaservers', handlers.clusterServers),
     tokens: custom<PikaToken>('pikatokens', handlers.tokens),
+    unlockRequests: custom<UnlockRequest>('unlockrequests', handlers.unlockRequests),
     secrets: createResourceInformer<V1Secret>(kc, '/api/v1/secrets', () => core.listSecretForAllNamespaces({ labelSelector: selector }), {
       labelSelector: selector,
       onEvent: handlers.managed,
@@ -103,7 +106,7 @@ export function createInformers(kc: KubeConfig, handlers: InformerHandlers): Inf
     // Servers first: a PikaConfig reconciled before its server is cached would report ServerNotFound.
     async start() {
       await Promise.all([informers.servers.start(), informers.clusterServers.start(), informers.secrets.start(), informers.configMaps.start()]);
-      await Promise.all([informers.configs.start(), informers.tokens.start()]);
+      await Promise.all([informers.configs.start(), informers.tokens.start(), informers.unlockRequests.start()]);
     },
     async stop() {
       await Promise.all(all.map((i) => i.stop()));

@@ -6,7 +6,7 @@ import type { Kube, ObjectRef } from '../kube/kube.ts';
 import type { DataResult } from '../pika/pika-client.ts';
 import { type ReconcileResult, TerminalError } from '../runtime/controller.ts';
 import { ResolveError, type ServerConnection, type ServerConnections } from '../servers/server-connections.ts';
-import { type ConditionInput, setConditions } from '../sync/conditions.ts';
+import { type ConditionInput, sameConditions, setConditions } from '../sync/conditions.ts';
 import { changedKeys, dataHmac } from '../sync/data-hmac.ts';
 import { desiredData, type FetchedSource, requestedFormat, SourceContentError, sourcesOf } from '../sync/desired-data.ts';
 import { appliedKeys, buildTarget, claimOf, entriesOf, holds, OWNER_ANNOTATION, type TargetObject, targetKind } from '../sync/target-object.ts';
@@ -35,6 +35,12 @@ export interface PikaConfigReconcilerDeps {
   readonly onError?: (reason: string) => void;
   readonly onRestart?: (kind: string) => void;
   readonly now?: () => number;
+  /** A re-check that changed nothing still refreshes status.lastSyncTime this often (default 5 min). */
+  readonly statusHeartbeatMs?: number;
+  /** The Secrets/ConfigMaps this operator manages, from the informer cache (read before a live GET). */
+  readonly managed?: { get(kind: string, name: string, namespace: string): TargetObject | undefined };
+  /** Told the resourceVersion of every object this reconciler wrote, so its own watch events are not work. */
+  readonly onWrite?: (obj: TargetObject) => void;
   /** Requeue while the server is locked (the unlock event normally comes first). */
   readonly lockedRequeueMs?: number;
 }
@@ -162,7 +168,9 @@ export function createPikaConfigReconciler(deps: PikaConfigReconcilerDeps) {
 
   /** The current target if this PikaConfig may write it; a status and an exception otherwise. */
   async function claimTarget(config: PikaConfig, target: ObjectRef): Promise<{ current: TargetObject | undefined } | { waitMs: number }> {
-    const current = await deps.kube.get<TargetObject>(target);
+    // A managed target is in the informer cache (fresh: events are delivered after the cache is
+    // updated); anything else (absent, or not ours yet) needs a live read.
+    const current = deps.managed?.get(target.kind, target.name, target.namespace ?? '') ?? (await deps.kube.get<TargetObject>(target));
     const claim = claimOf(current, config);
     const policy = config.spec.target.creationPolicy ?? 'Owner';
     let conflict: string | undefined;
@@ -189,7 +197,7 @@ export function createPikaConfigReconciler(deps: PikaConfigReconcilerDeps) {
     // A Secret's type is immutable: a template.type change needs a new object.
     const retype = current !== undefined && 'type' in desired && desired.type !== undefined && (current as { type?: string }).type !== desired.type;
     if (retype && config.spec.target.creationPolicy !== 'Merge') await deps.kube.remove(target);
-    await deps.kube.apply(desired);
+    deps.onWrite?.(await deps.kube.apply(desired));
     const verb = current ? (changed.length > 0 ? 'Updated' : 'Repaired') : 'Created';
     const keys = changed.length > 0 ? ` (keys: ${changed.slice(0, 20).join(', ')}${changed.length > 20 ? ', …' : ''})` : '';
     await deps.events.emit(REF(config), 'Normal', verb, `${verb.toLowerCase()} ${kind} ${target.name}${keys}`);
@@ -204,27 +212,39 @@ export function createPikaConfigReconciler(deps: PikaConfigReconcilerDeps) {
     if (claimOf(await deps.kube.get<TargetObject>(old), config) === 'ours') await deps.kube.remove(old);
   }
 
+  /**
+   * Reports a successful sync. A re-check that changed nothing writes no status unless the last
+   * write is older than the heartbeat: a fan-out over hundreds of PikaConfigs must not become
+   * hundreds of status writes.
+   */
   async function synced(config: PikaConfig, connection: ServerConnection, target: ObjectRef, result: { hmac: string; changed: string[]; problems: string[] }): Promise<void> {
     const sources = sourcesOf(config.spec);
     const revisions = sources.map((s) => connection.revisionOf(s.path)).filter((r): r is number => r !== undefined);
     const revision = revisions.length > 0 ? Math.max(...revisions) : connection.revision;
     const degraded = result.problems.length > 0;
-    await writeStatus(
-      config,
-      [
-        { type: 'Ready', status: 'True', reason: 'Synced', message: `${target.kind} ${target.name} holds the current data` },
-        { type: 'Synced', status: 'True', reason: 'Synced', message: `read ${sources.length} source${sources.length > 1 ? 's' : ''}` },
-        { type: 'Degraded', status: degraded ? 'True' : 'False', reason: degraded ? 'MissingKeys' : 'Complete', message: result.problems.join('; ') },
-      ],
-      {
-        lastSyncTime: new Date(now()).toISOString(),
-        dataHMAC: result.hmac,
-        targetName: target.name,
-        ...(revision === undefined ? {} : { sourceRevision: String(revision) }),
-        ...(result.changed.length > 0 ? { lastChangedKeys: result.changed.slice(0, 256) } : {}),
-      },
-    );
+    const conditions: ConditionInput[] = [
+      { type: 'Ready', status: 'True', reason: 'Synced', message: `${target.kind} ${target.name} holds the current data` },
+      { type: 'Synced', status: 'True', reason: 'Synced', message: `read ${sources.length} source${sources.length > 1 ? 's' : ''}` },
+      { type: 'Degraded', status: degraded ? 'True' : 'False', reason: degraded ? 'MissingKeys' : 'Complete', message: result.problems.join('; ') },
+    ];
+    const extra: Partial<PikaConfigStatus> = {
+      lastSyncTime: new Date(now()).toISOString(),
+      dataHMAC: result.hmac,
+      targetName: target.name,
+      ...(revision === undefined ? {} : { sourceRevision: String(revision) }),
+      ...(result.changed.length > 0 ? { lastChangedKeys: result.changed.slice(0, 256) } : {}),
+    };
+    if (result.changed.length > 0 || !quiet(config, conditions, extra)) await writeStatus(config, conditions, extra);
     if (degraded) await deps.events.emit(REF(config), 'Warning', 'MissingKeys', result.problems.join('; '));
+  }
+
+  /** True when status already says all of this and was written within the heartbeat. */
+  function quiet(config: PikaConfig, conditions: readonly ConditionInput[], extra: Partial<PikaConfigStatus>): boolean {
+    const status = config.status ?? {};
+    const generation = config.metadata.generation;
+    const fresh = now() - (Date.parse(status.lastSyncTime ?? '') || 0) < (deps.statusHeartbeatMs ?? 5 * 60_000);
+    const same = status.dataHMAC === extra.dataHMAC && status.targetName === extra.targetName && status.sourceRevision === extra.sourceRevision && status.observedGeneration === generation;
+    return fresh && same && sameConditions(status.conditions, setConditions(status.conditions, conditions, generation, new Date(now())));
   }
 
   async function reconcile(key: string): Promise<ReconcileResult | undefined> {

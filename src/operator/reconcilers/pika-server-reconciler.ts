@@ -58,10 +58,13 @@ export function createPikaServerReconciler(deps: PikaServerReconcilerDeps) {
       result.conditions.push({ type: 'Ready', status: 'False', reason: err.reason, message: err.message });
       return result;
     }
+    // Locked means a key exists and is not unlocked: a server without a key serves everything.
     let unlocked: boolean;
+    let initialized: boolean;
     try {
       const key = await connection.client.keyStatus();
-      unlocked = key.unlocked;
+      unlocked = key.unlocked || !key.initialized;
+      initialized = key.initialized;
       if (key.server_id !== undefined) result.status.serverId = key.server_id;
     } catch (err) {
       const message = (err as Error).message;
@@ -71,9 +74,11 @@ export function createPikaServerReconciler(deps: PikaServerReconcilerDeps) {
     result.conditions.push({ type: 'Reachable', status: 'True', reason: 'Reachable', message: `answered at ${url}` });
     deps.connections.setLocked(connection.key, !unlocked);
     result.conditions.push(
-      unlocked
-        ? { type: 'Unlocked', status: 'True', reason: 'Unlocked', message: 'the server key is unlocked' }
-        : { type: 'Unlocked', status: 'False', reason: 'ServerLocked', message: 'the server is locked: dependents keep their data until it is unlocked' },
+      !unlocked
+        ? { type: 'Unlocked', status: 'False', reason: 'ServerLocked', message: 'the server is locked: dependents keep their data until it is unlocked' }
+        : initialized
+          ? { type: 'Unlocked', status: 'True', reason: 'Unlocked', message: 'the server key is unlocked' }
+          : { type: 'Unlocked', status: 'True', reason: 'NoServerKey', message: 'no server key has been initialized, so the server cannot be locked' },
     );
     return { ...result, healthy: await authenticated(connection, unlocked, result) };
   }

@@ -53,7 +53,8 @@ export function createController(options: ControllerOptions) {
       queue.forget(key);
       const after = result?.requeueAfterMs;
       if (after !== undefined && after > 0) {
-        queue.addAfter(key, Math.round(after * (1 + jitter * (2 * random() - 1))));
+        // A periodic re-check is background work: it never delays a change.
+        queue.addAfter(key, Math.round(after * (1 + jitter * (2 * random() - 1))), 'low');
         report('requeue');
       } else report('success');
     } catch (error) {

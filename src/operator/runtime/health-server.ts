@@ -1,14 +1,20 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+
+/** An extra GET route on the health server (the sealing key's `/v1/cert.pem`). */
+export type ExtraRoute = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * `/healthz` (the process is alive), `/readyz` (caches synced; a standby replica is ready too,
- * it just does not reconcile) and `/metrics` for Prometheus.
+ * it just does not reconcile) and `/metrics` for Prometheus, plus any `routes` by exact path.
  */
-export function startHealthServer(options: { host: string; port: number; registry: Registry; ready: () => boolean }): Promise<Server> {
+export function startHealthServer(options: { host: string; port: number; registry: Registry; ready: () => boolean; routes?: Readonly<Record<string, ExtraRoute>> }): Promise<Server> {
   const server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path === '/healthz') {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const extra = options.routes && Object.hasOwn(options.routes, path) ? options.routes[path] : undefined;
+    if (extra && (req.method === 'GET' || req.method === 'HEAD')) {
+      extra(req, res);
+    } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     } else if (path === '/readyz') {
       const ready = options.ready();

@@ -32,6 +32,33 @@ function manualTimers() {
 }
 
 describe('work queue', () => {
+  it('serves changes before background re-checks, and a change promotes a waiting re-check', async () => {
+    const q = createWorkQueue();
+    for (const k of ['r1', 'r2', 'r3']) q.add(k, 'low');
+    q.add('change');
+    q.add('r3');
+    q.add('r3', 'low');
+    expect(q.len()).toBe(4);
+    const order: (string | undefined)[] = [];
+    for (let i = 0; i < 4; i++) {
+      const key = await q.get();
+      order.push(key);
+      if (key !== undefined) q.done(key);
+    }
+    expect(order).toEqual(['change', 'r3', 'r1', 'r2']);
+  });
+
+  it('a key re-added while processing comes back in the lane it was added with', async () => {
+    const q = createWorkQueue();
+    q.add('a');
+    q.add('b', 'low');
+    const a = await q.get();
+    q.add('a', 'low');
+    q.add('c');
+    q.done(a ?? '');
+    expect([await q.get(), await q.get(), await q.get()]).toEqual(['c', 'b', 'a']);
+  });
+
   it('deduplicates keys that are waiting', async () => {
     const q = createWorkQueue();
     q.add('a');

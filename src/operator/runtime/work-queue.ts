@@ -34,34 +34,53 @@ export interface BackoffOptions {
 
 export type WorkQueue = ReturnType<typeof createWorkQueue>;
 
+/** `high`: caused by a change someone is waiting for; `low`: background re-checks. */
+export type Priority = 'high' | 'low';
+
 export function createWorkQueue(options: { timers?: Timers; backoff?: BackoffOptions; random?: () => number } = {}) {
   const timers = options.timers ?? realTimers;
   const backoff = options.backoff ?? { baseMs: 500, maxMs: 5 * 60_000, jitter: 0.1 };
   const random = options.random ?? Math.random;
+  // Two lanes: work caused by a change (high) is never stuck behind background re-checks (low:
+  // periodic refresh, the inheritance fan-out of a change elsewhere).
   const queue: string[] = [];
-  const dirty = new Set<string>();
+  const low: string[] = [];
+  const dirty = new Map<string, Priority>();
   const processing = new Set<string>();
   const waiting = new Map<string, { at: number; handle: unknown }>();
   const failures = new Map<string, number>();
   const waiters: ((key: string | undefined) => void)[] = [];
   let shuttingDown = false;
 
-  function add(key: string): void {
-    if (shuttingDown || dirty.has(key)) return;
-    dirty.add(key);
+  function add(key: string, priority: Priority = 'high'): void {
+    if (shuttingDown) return;
+    const queued = dirty.get(key);
+    if (queued !== undefined) {
+      // Already waiting: a high-priority add promotes a key waiting in the low lane.
+      if (queued === 'low' && priority === 'high') {
+        dirty.set(key, 'high');
+        const at = low.indexOf(key);
+        if (at >= 0) {
+          low.splice(at, 1);
+          queue.push(key);
+        }
+      }
+      return;
+    }
+    dirty.set(key, priority);
     if (processing.has(key)) return;
     const waiter = waiters.shift();
     if (waiter) {
       dirty.delete(key);
       processing.add(key);
       waiter(key);
-    } else queue.push(key);
+    } else (priority === 'high' ? queue : low).push(key);
   }
 
-  function addAfter(key: string, delayMs: number): void {
+  function addAfter(key: string, delayMs: number, priority: Priority = 'high'): void {
     if (shuttingDown) return;
     if (delayMs <= 0) {
-      add(key);
+      add(key, priority);
       return;
     }
     const at = timers.now() + delayMs;
@@ -70,7 +89,7 @@ export function createWorkQueue(options: { timers?: Timers; backoff?: BackoffOpt
     if (pending) timers.clearTimeout(pending.handle);
     const handle = timers.setTimeout(() => {
       waiting.delete(key);
-      add(key);
+      add(key, priority);
     }, delayMs);
     waiting.set(key, { at, handle });
   }
@@ -95,7 +114,7 @@ export function createWorkQueue(options: { timers?: Timers; backoff?: BackoffOpt
 
   /** The next key to process; resolves undefined once the queue shuts down. */
   function get(): Promise<string | undefined> {
-    const key = queue.shift();
+    const key = queue.shift() ?? low.shift();
     if (key !== undefined) {
       dirty.delete(key);
       processing.add(key);
@@ -107,9 +126,10 @@ export function createWorkQueue(options: { timers?: Timers; backoff?: BackoffOpt
 
   function done(key: string): void {
     processing.delete(key);
-    if (dirty.has(key)) {
+    const again = dirty.get(key);
+    if (again !== undefined) {
       dirty.delete(key);
-      add(key);
+      add(key, again);
     }
   }
 
@@ -129,7 +149,7 @@ export function createWorkQueue(options: { timers?: Timers; backoff?: BackoffOpt
     done,
     shutDown,
     failures: (key: string) => failures.get(key) ?? 0,
-    len: () => queue.length,
+    len: () => queue.length + low.length,
     isProcessing: (key: string) => processing.has(key),
   };
 }

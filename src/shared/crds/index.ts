@@ -3,11 +3,13 @@ import { CLUSTER_PIKA_SERVER_RESOURCE } from './cluster-pika-server.ts';
 import { PIKA_CONFIG_RESOURCE } from './pika-config.ts';
 import { PIKA_SERVER_RESOURCE } from './pika-server.ts';
 import { PIKA_TOKEN_RESOURCE } from './pika-token.ts';
+import { UNLOCK_REQUEST_RESOURCE } from './unlock-request.ts';
 
 export * from './cluster-pika-server.ts';
 export * from './pika-config.ts';
 export * from './pika-server.ts';
 export * from './pika-token.ts';
+export * from './unlock-request.ts';
 export * from './meta.ts';
 
 /** Every pika CRD, in file order. */
@@ -16,4 +18,5 @@ export const PIKA_CRDS = [
   PIKA_CONFIG_RESOURCE,
   PIKA_SERVER_RESOURCE,
   PIKA_TOKEN_RESOURCE,
+  UNLOCK_REQUEST_RESOURCE,
 ] as const;
