@@ -252,7 +252,7 @@ spec:
     await env.stopOperator();
     await env.startOperator();
     // Every PikaConfig is reconciled once by the new operator (a re-check that changes nothing writes no status).
-    const configs = Number((await env.cluster.kubectl(['get', 'pikaconfigs', '-A', '--no-headers'])).stdout.trim().split('\n').length);
+    const configs = (await env.cluster.kubectl(['get', 'pikaconfigs', '-A', '--no-headers'])).stdout.trim().split('\n').length;
     await expect.poll(() => reconciles('PikaConfig'), { timeout: 10_000 }).toBeGreaterThanOrEqual(configs);
     await new Promise((r) => setTimeout(r, 2_000));
     expect(await generation()).toBe(2);
