@@ -5,6 +5,7 @@ import { Counter } from 'prom-client';
 import type { PikaConfig, PikaToken, UnlockRequest } from '../shared/crds/index.ts';
 import type { OperatorConfig } from './config.ts';
 import { createEventRecorder } from './kube/events.ts';
+import { reuseConnections } from './kube/connection-reuse.ts';
 import { createInformers, type InformerEvent } from './kube/informers.ts';
 import { createKube, isConflict, type Kube } from './kube/kube.ts';
 import { createPikaConfigReconciler } from './reconcilers/pika-config-reconciler.ts';
@@ -65,6 +66,7 @@ async function loadHmacKey(kube: Kube, namespace: string, name: string): Promise
 
 export function buildOperator(config: OperatorConfig, deps: OperatorDeps) {
   const { logger } = deps;
+  reuseConnections(deps.kubeConfig);
   const kube = createKube(deps.kubeConfig);
   const events = createEventRecorder(kube);
   const metrics = createOperatorMetrics();
