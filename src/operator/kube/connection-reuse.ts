@@ -9,7 +9,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
  * (CA, client certificate, server name, verification), which the API server's HTTP/1.1
  * connections are then reused by. Proxy agents and plain-HTTP agents are left as they are.
  */
+const pooled = new WeakSet<KubeConfig>();
+
 export function reuseConnections(kc: KubeConfig, options: { readonly maxSockets?: number } = {}): KubeConfig {
+  if (pooled.has(kc)) return kc;
+  pooled.add(kc);
   const original = kc.applySecurityAuthentication.bind(kc);
   const agents = new Map<string, Agent>();
   kc.applySecurityAuthentication = async (context) => {
