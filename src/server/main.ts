@@ -77,6 +77,17 @@ function loggerOptions(level: string): LoggerOptions {
     serializers: {
       req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
     },
-    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } } : {}),
+    // Pretty lines on a terminal when pino-pretty (a dev dependency) is installed: the production
+    // image does not have it, and `docker run -it` must still start.
+    ...(process.stdout.isTTY && prettyAvailable() ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } } : {}),
   };
+}
+
+function prettyAvailable(): boolean {
+  try {
+    import.meta.resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
 }
