@@ -9,6 +9,7 @@
  * naming a variant (`myapp/config@prod`) matches only that variant.
  */
 import picomatch from 'picomatch';
+import { matchSegments } from '../../shared/segment-match.ts';
 import { splitFileKey } from './config-path.ts';
 
 function clean(path: string): string {
@@ -20,27 +21,6 @@ function withVariants(matches: (path: string) => boolean, path: string): boolean
   if (matches(path)) return true;
   const { path: base, variant } = splitFileKey(path);
   return variant !== undefined && matches(base);
-}
-
-/** Whether `pattern` segments match all of `path` segments; `**` spans zero or more. */
-function matchSegments(pattern: readonly string[], path: readonly string[]): boolean {
-  // reachable[j]: the pattern prefix handled so far can consume exactly path[0..j). A table
-  // instead of backtracking keeps `**/**/**/…` patterns linear-ish rather than exponential.
-  let reachable = path.map(() => false).concat(false);
-  reachable[0] = true;
-  for (const segment of pattern) {
-    const next = reachable.map(() => false);
-    for (let j = 0; j <= path.length; j++) {
-      if (!reachable[j]) continue;
-      if (segment === '**') {
-        for (let k = j; k <= path.length; k++) next[k] = true;
-        break;
-      }
-      if (j < path.length && (segment === '*' || segment === path[j])) next[j + 1] = true;
-    }
-    reachable = next;
-  }
-  return reachable[path.length] === true;
 }
 
 function matchesEverything(pattern: string): boolean {

@@ -4,25 +4,9 @@
  * everything; a pattern for a config also covers its variants (`app/config` → `app/config@prod`).
  * Used only to show people live examples; the server decides.
  */
-const clean = (path: string) => path.trim().replace(/^\/+|\/+$/g, '');
+import { matchSegments } from '../../../../src/shared/segment-match.ts';
 
-function matchSegments(pattern: readonly string[], path: readonly string[]): boolean {
-  let reachable = path.map(() => false).concat(false);
-  reachable[0] = true;
-  for (const segment of pattern) {
-    const next = reachable.map(() => false);
-    for (let j = 0; j <= path.length; j++) {
-      if (!reachable[j]) continue;
-      if (segment === '**') {
-        for (let k = j; k <= path.length; k++) next[k] = true;
-        break;
-      }
-      if (j < path.length && (segment === '*' || segment === path[j])) next[j + 1] = true;
-    }
-    reachable = next;
-  }
-  return reachable[path.length] === true;
-}
+const clean = (path: string) => path.trim().replace(/^\/+|\/+$/g, '');
 
 export function scopeCoversEverything(pattern: string): boolean {
   const p = clean(pattern);
