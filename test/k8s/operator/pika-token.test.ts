@@ -9,7 +9,8 @@ import { CustomObjectsApi, KubeConfig, type KubernetesObject, type V1Secret } fr
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createEventRecorder } from '../../../src/operator/kube/events.ts';
 import { createKube, type Kube } from '../../../src/operator/kube/kube.ts';
-import { createPikaTokenReconciler, FINALIZER, TOKEN_OWNER_ANNOTATION } from '../../../src/operator/reconcilers/pika-token-reconciler.ts';
+import { createPikaTokenReconciler } from '../../../src/operator/reconcilers/pika-token-reconciler.ts';
+import { FINALIZER, TOKEN_OWNER_ANNOTATION } from '../../../src/operator/reconcilers/token-plan.ts';
 import { TerminalError } from '../../../src/operator/runtime/controller.ts';
 import { createServerConnections, ResolveError, type ServerConnections } from '../../../src/operator/servers/server-connections.ts';
 import type { ClusterPikaServer, PikaServer, PikaToken, PikaTokenSpec } from '../../../src/shared/crds/index.ts';
